@@ -1,0 +1,192 @@
+"""Rotation commands: plan, reschedule, start, observe, complete, cancel (R1, R2, R4, R7-R9)."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from rotation_domain._commands_directory import DirectoryCommands
+from rotation_domain._inputs import a_date, a_period, an_id
+from rotation_domain._inputs import text as a_text
+from rotation_domain._service import UnitOfWork
+from rotation_domain.employee import Role
+from rotation_domain.errors import (
+    HostDepartmentNotEligible,
+    InvalidTransition,
+    NotAnITEmployee,
+)
+from rotation_domain.improvement import Improvement
+from rotation_domain.mentorship import Mentorship
+from rotation_domain.policies import Booking, check_length
+from rotation_domain.roster import months_of
+from rotation_domain.rotation import Rotation
+from rotation_domain.values import MentorshipStatus
+
+__all__ = ["RotationCommands"]
+
+
+class RotationCommands(DirectoryCommands):
+    """The life of a rotation, from plan to completion or cancellation."""
+
+    def plan_rotation(
+        self,
+        employee: str,
+        *,
+        host_department: str,
+        start: date | str,
+        end: date | str,
+        actor: str | None = None,
+    ) -> UUID:
+        """Plan an IT employee's rotation into a non-IT department; return its id.
+
+        Enforces R1 (IT staff into another, non-IT department), R2 (at most the
+        policy's length) and R9 (the caps, counted per day, and one rotation at a time).
+        """
+        employee = a_text("employee", employee, max_length=64)
+        host_department = a_text("host_department", host_department, max_length=64)
+        period = a_period(start, end)
+
+        def command(unit: UnitOfWork) -> UUID:
+            person = unit.employee(employee)
+            host = unit.department(host_department)
+            home = unit.department(person.department)
+            self._check(unit.actor, "plan_rotation", employee=employee, host=host_department)
+            if not person.active:
+                raise InvalidTransition(
+                    f"cannot plan a rotation for {employee}: they have departed",
+                    employee=employee,
+                )
+            if not home.is_it:
+                raise NotAnITEmployee(
+                    f"{employee} works in {home.code}, which is not an IT department; only IT "
+                    "staff rotate (R1)",
+                    employee=employee,
+                    department=home.code,
+                )
+            if host.is_it or host.code == home.code:
+                raise HostDepartmentNotEligible(
+                    f"{host.code} is an IT department; rotations go to another, non-IT "
+                    "department (R1)",
+                    department=host.code,
+                )
+            policy = unit.policy()
+            check_length(policy, period)
+            rotation = unit.add(Rotation.plan(employee, host.code, period, actor=unit.actor))
+            booking = Booking(rotation.id, employee, host.code, period, None)
+            for month in months_of(period):
+                unit.roster(month).book(booking, policy, actor=unit.actor)
+            person.assign(rotation.id, Role.PARTICIPANT, actor=unit.actor)
+            return rotation.id
+
+        return self._run(actor, command)
+
+    def reschedule_rotation(
+        self,
+        rotation: UUID | str,
+        *,
+        start: date | str,
+        end: date | str,
+        actor: str | None = None,
+    ) -> None:
+        """Move a planned rotation's window, or change the end of one in progress (R2, R9)."""
+        rotation_id, period = an_id("rotation", rotation), a_period(start, end)
+
+        def command(unit: UnitOfWork) -> None:
+            found = unit.get(Rotation, rotation_id)
+            self._check(unit.actor, "reschedule_rotation", rotation=found)
+            found.check_reschedulable(period)
+            policy = unit.policy()
+            check_length(policy, period)
+            old_months = months_of(found.period)
+            new_months = months_of(period)
+            booking = Booking(
+                found.id, found.participant, found.host_department, period, found.mentor
+            )
+            for month in new_months:
+                unit.roster(month).book(booking, policy, actor=unit.actor)
+            for month in old_months:
+                if month not in new_months:
+                    unit.roster(month).release(found.id, actor=unit.actor)
+            found.reschedule(period, actor=unit.actor)
+
+        self._run(actor, command)
+
+    def start_rotation(
+        self, rotation: UUID | str, *, on: date | str, actor: str | None = None
+    ) -> None:
+        """Record the participant's arrival (R4: an agreed mentor; R5 if the policy says)."""
+        rotation_id, day = an_id("rotation", rotation), a_date("on", on)
+
+        def command(unit: UnitOfWork) -> None:
+            found = unit.get(Rotation, rotation_id)
+            self._check(unit.actor, "start_rotation", rotation=found)
+            mentorship = unit.get(Mentorship, found.mentorship_id) if found.mentorship_id else None
+            agreed = mentorship is not None and mentorship.status is MentorshipStatus.AGREED
+            briefed = mentorship is not None and mentorship.briefed_on is not None
+            found.start(
+                day,
+                mentor_agreed=agreed,
+                mentor_briefed=briefed,
+                require_briefing=unit.policy().require_briefing,
+                actor=unit.actor,
+            )
+
+        self._run(actor, command)
+
+    def record_observation(
+        self,
+        rotation: UUID | str,
+        text: str,
+        *,
+        on: date | str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Note a problem of the host department that IT could solve (R7)."""
+        rotation_id = an_id("rotation", rotation)
+        note = a_text("text", text)
+        day = a_date("on", on) if on is not None else None
+
+        def command(unit: UnitOfWork) -> None:
+            found = unit.get(Rotation, rotation_id)
+            self._check(unit.actor, "record_observation", rotation=found)
+            found.record_observation(note, day, actor=unit.actor)
+
+        self._run(actor, command)
+
+    def complete_rotation(
+        self, rotation: UUID | str, *, on: date | str, actor: str | None = None
+    ) -> None:
+        """End a rotation in progress; R8 requires an improvement proposed and not withdrawn."""
+        rotation_id, day = an_id("rotation", rotation), a_date("on", on)
+
+        def command(unit: UnitOfWork) -> None:
+            found = unit.get(Rotation, rotation_id)
+            self._check(unit.actor, "complete_rotation", rotation=found)
+            live = sum(
+                1
+                for improvement_id in found.improvement_ids
+                if unit.get(Improvement, improvement_id).counts_as_payback
+            )
+            found.complete(day, live_improvements=live, actor=unit.actor)
+
+        self._run(actor, command)
+
+    def cancel_rotation(
+        self,
+        rotation: UUID | str,
+        *,
+        reason: str,
+        on: date | str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Call off a planned or running rotation; it gives up its places (R9)."""
+        rotation_id = an_id("rotation", rotation)
+        why = a_text("reason", reason)
+        day = a_date("on", on) if on is not None else None
+
+        def command(unit: UnitOfWork) -> None:
+            found = unit.get(Rotation, rotation_id)
+            self._check(unit.actor, "cancel_rotation", rotation=found)
+            self._cancel(unit, found, why, day)
+
+        self._run(actor, command)

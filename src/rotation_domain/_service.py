@@ -1,0 +1,200 @@
+"""The service machinery behind `RotationProgram`: actors, units of work and retries."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from rotation_domain.department import Department
+from rotation_domain.employee import Employee
+from rotation_domain.errors import (
+    ActorRequired,
+    ConcurrencyConflict,
+    UnknownDepartment,
+    UnknownEmployee,
+    UnknownId,
+)
+from rotation_domain.improvement import Improvement
+from rotation_domain.mentorship import Mentorship
+from rotation_domain.program import PROGRAM_ID, Program
+from rotation_domain.roster import MonthRoster
+from rotation_domain.rotation import Rotation
+from rotation_domain.values import Policy
+
+__all__ = ["Authorizer", "ServiceBase", "UnitOfWork"]
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+Authorizer = Callable[[str, str, dict[str, Any]], None]
+"""Decides whether ``actor`` may perform ``action``; raises `NotAuthorized` if not."""
+
+_KIND_NAMES = {Rotation: "rotation", Mentorship: "mentorship", Improvement: "improvement"}
+
+
+class UnitOfWork:
+    """The aggregates one command loads and changes; saved together in one transaction."""
+
+    def __init__(self, app: Application[UUID], actor: str) -> None:
+        self.app = app
+        self.actor = actor
+        self._loaded: dict[UUID, Aggregate] = {}
+        self._created: list[UUID] = []
+
+    def _get(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id in self._loaded:
+            return self._loaded[aggregate_id]
+        try:
+            found: Aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        self._loaded[aggregate_id] = found
+        return found
+
+    def add(self, aggregate: A) -> A:
+        """Track a new aggregate so it is saved with the others (and its events first)."""
+        self._loaded[aggregate.id] = aggregate
+        self._created.append(aggregate.id)
+        return aggregate
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate with that id and class, or None."""
+        found = self._get(aggregate_id)
+        return found if isinstance(found, cls) else None
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A:
+        """The rotation, mentorship or improvement with that id, or `UnknownId`."""
+        found = self.find(cls, aggregate_id)
+        if found is None:
+            kind = _KIND_NAMES.get(cls, cls.__name__.lower())
+            raise UnknownId(f"no {kind} has id {aggregate_id}", kind=kind, id=aggregate_id)
+        return found
+
+    def employee(self, code: str) -> Employee:
+        """The employee with that code, or `UnknownEmployee`."""
+        found = self.find(Employee, Employee.id_for(code))
+        if found is None:
+            raise UnknownEmployee(f"no employee is registered as {code!r}", employee=code)
+        return found
+
+    def department(self, code: str) -> Department:
+        """The department with that code, or `UnknownDepartment`."""
+        found = self.find(Department, Department.id_for(code))
+        if found is None:
+            raise UnknownDepartment(f"no department is registered as {code!r}", department=code)
+        return found
+
+    def policy(self) -> Policy:
+        """The program's current policy (the defaults before any is set)."""
+        program = self.find(Program, PROGRAM_ID)
+        return program.policy if program is not None else Policy()
+
+    def program(self) -> Program:
+        """The Program, launched with the default policy if this is its first change."""
+        program = self.find(Program, PROGRAM_ID)
+        if program is None:
+            program = self.add(Program.launch(Policy(), actor=self.actor))
+        return program
+
+    def roster(self, month: str) -> MonthRoster:
+        """The roster of a month, opened if no booking touched it before."""
+        roster = self.find(MonthRoster, MonthRoster.id_for(month))
+        if roster is None:
+            roster = self.add(MonthRoster.open(month, actor=self.actor))
+        return roster
+
+    def save(self) -> None:
+        """Record every new event of every aggregate of the unit, in one transaction."""
+        order = [*self._created, *(i for i in self._loaded if i not in self._created)]
+        changed = [self._loaded[i] for i in order if self._loaded[i].pending_events]
+        if changed:
+            self.app.save(*changed)
+
+
+class ServiceBase:
+    """Actors, retries and the clock shared by the command groups of `RotationProgram`."""
+
+    max_attempts = 8
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        *,
+        today: Callable[[], date] = date.today,
+        authorize: Authorizer | None = None,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._app = app
+        self._today = today
+        self._authorize = authorize
+        self._after_commit = after_commit
+        self._actor: ContextVar[str | None] = ContextVar(f"actor-{id(self)}", default=None)
+
+    @contextlib.contextmanager
+    def acting_as(self, actor: str) -> Iterator[None]:
+        """Run the commands of the ``with`` block on behalf of ``actor``."""
+        if not isinstance(actor, str) or not actor.strip():
+            raise ActorRequired(f"an actor must be a non-empty text, got {actor!r}")
+        token = self._actor.set(actor.strip())
+        try:
+            yield
+        finally:
+            self._actor.reset(token)
+
+    def _resolve_actor(self, actor: str | None) -> str:
+        if actor is not None:
+            if not isinstance(actor, str) or not actor.strip():
+                raise ActorRequired(f"actor must be a non-empty text, got {actor!r}")
+            return actor.strip()
+        current = self._actor.get()
+        if current is None:
+            raise ActorRequired(
+                "this command needs an actor: pass actor='...' or run it inside "
+                "`with program.acting_as('...'):`"
+            )
+        return current
+
+    def _check(self, actor: str, action: str, **context: Any) -> None:
+        if self._authorize is not None:
+            self._authorize(actor, action, context)
+
+    def _run(self, actor: str | None, command: Callable[[UnitOfWork], T]) -> T:
+        """Run ``command`` in a unit of work and save it, retrying on write conflicts.
+
+        A command that raises records nothing. When another writer saved first, the
+        command is run again on fresh state, at most `max_attempts` times.
+        """
+        who = self._resolve_actor(actor)
+        for attempt in range(1, self.max_attempts + 1):
+            unit = UnitOfWork(self._app, who)
+            result = command(unit)
+            try:
+                unit.save()
+            except IntegrityError:
+                cache = self._app.repository.cache
+                if cache is not None:
+                    for aggregate_id in unit._loaded:
+                        with contextlib.suppress(KeyError):
+                            cache.get(aggregate_id, evict=True)
+                if attempt == self.max_attempts:
+                    break
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                continue
+            if self._after_commit is not None:
+                self._after_commit()
+            return result
+        raise ConcurrencyConflict(
+            f"other writers kept changing the same records; gave up after "
+            f"{self.max_attempts} attempts. Try the command again.",
+            attempts=self.max_attempts,
+        )

@@ -1,0 +1,176 @@
+"""The Employee aggregate: a person in the directory, and the rotations they take part in (R10)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from uuid import UUID
+
+import attrs
+
+from rotation_domain._aggregate import ProgramAggregate, stable_id
+from rotation_domain.errors import InvalidInput, InvalidTransition
+
+__all__ = ["Assignment", "Employee", "Role"]
+
+
+class Role(enum.StrEnum):
+    """The part a person plays in a rotation."""
+
+    PARTICIPANT = "participant"
+    MENTOR = "mentor"
+
+
+@attrs.frozen
+class Assignment:
+    """A rotation the person takes part in, kept so R10 can find it when they leave."""
+
+    rotation_id: UUID
+    role: Role
+    mentorship_id: UUID | None = None
+
+
+class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
+    """A person of the company: IT staff who rotate, or host staff who mentor."""
+
+    TOPIC = "rotation_domain:Employee"
+
+    code: str
+    name: str
+    email: str
+    department: str
+    manager: str | None
+    active: bool
+    assignments: tuple[Assignment, ...]
+
+    class Event(ProgramAggregate.Event):
+        """Base of the Employee's events."""
+
+    class EmployeeRegistered(Event, ProgramAggregate.Created):
+        """A person joined the directory."""
+
+        TOPIC = "rotation_domain:EmployeeRegistered"
+        code: str
+        name: str
+        email: str
+        department: str
+        manager: str | None
+
+    Created = EmployeeRegistered
+
+    class EmployeeTransferred(Event):
+        """The person moved to another department (R10)."""
+
+        TOPIC = "rotation_domain:EmployeeTransferred"
+        from_department: str
+        to_department: str
+        on: date
+
+        def apply(self, aggregate: Employee) -> None:
+            """Evolve the aggregate's state by this event."""
+            aggregate.department = self.to_department
+
+    class EmployeeDeparted(Event):
+        """The person left the company; their history stays (R10)."""
+
+        TOPIC = "rotation_domain:EmployeeDeparted"
+        on: date
+        reason: str
+
+        def apply(self, aggregate: Employee) -> None:
+            """Evolve the aggregate's state by this event."""
+            aggregate.active = False
+
+    class EmployeeAssigned(Event):
+        """The person took a part in a rotation, as participant or mentor."""
+
+        TOPIC = "rotation_domain:EmployeeAssigned"
+        rotation_id: UUID
+        role: Role
+        mentorship_id: UUID | None
+
+        def apply(self, aggregate: Employee) -> None:
+            """Evolve the aggregate's state by this event."""
+            assignment = Assignment(self.rotation_id, self.role, self.mentorship_id)
+            aggregate.assignments = (*aggregate.assignments, assignment)
+
+    def __init__(
+        self, code: str, name: str, email: str, department: str, manager: str | None
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.email = email
+        self.department = department
+        self.manager = manager
+        self.active = True
+        self.assignments = ()
+
+    @staticmethod
+    def id_for(code: str) -> UUID:
+        """The aggregate id of the employee with that code."""
+        return stable_id("employee", code)
+
+    @classmethod
+    def register(
+        cls,
+        code: str,
+        *,
+        name: str,
+        email: str,
+        department: str,
+        manager: str | None,
+        actor: str,
+    ) -> Employee:
+        """Record a new person in the directory."""
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            raise InvalidInput(f"{email!r} is not an e-mail address", email=email)
+        return cls._create(
+            cls.EmployeeRegistered,
+            id=cls.id_for(code),
+            actor=actor,
+            code=code,
+            name=name,
+            email=email,
+            department=department,
+            manager=manager,
+        )
+
+    def _require_active(self, action: str) -> None:
+        if not self.active:
+            raise InvalidTransition(
+                f"cannot {action}: employee {self.code} has departed", employee=self.code
+            )
+
+    def transfer(self, to_department: str, on: date, *, actor: str) -> None:
+        """Move the person to another department."""
+        self._require_active("transfer")
+        if to_department == self.department:
+            raise InvalidTransition(
+                f"employee {self.code} already works in {to_department}",
+                employee=self.code,
+                department=to_department,
+            )
+        self._trigger(
+            self.EmployeeTransferred,
+            actor=actor,
+            from_department=self.department,
+            to_department=to_department,
+            on=on,
+        )
+
+    def depart(self, on: date, reason: str, *, actor: str) -> None:
+        """Record that the person left the company."""
+        self._require_active("record a departure")
+        self._trigger(self.EmployeeDeparted, actor=actor, on=on, reason=reason)
+
+    def assign(
+        self, rotation_id: UUID, role: Role, *, mentorship_id: UUID | None = None, actor: str
+    ) -> None:
+        """Remember that the person takes part in a rotation."""
+        self._trigger(
+            self.EmployeeAssigned,
+            actor=actor,
+            rotation_id=rotation_id,
+            role=role,
+            mentorship_id=mentorship_id,
+        )
