@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m rotation_domain.demo --store sqlite:///demo-rotation.db --fresh
+	$(BIN)/python -m adapters.demo --store sqlite:///demo-rotation.db --fresh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
