@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from rotation_domain._inputs import a_date, optional_text, text
+from rotation_domain._inputs import a_date, an_email, optional_text, text
 from rotation_domain._service import ServiceBase, UnitOfWork
 from rotation_domain.department import Department
 from rotation_domain.employee import Employee, Role
 from rotation_domain.errors import InvalidInput, InvalidTransition
 from rotation_domain.mentorship import Mentorship
-from rotation_domain.policies import Booking
 from rotation_domain.roster import months_of
 from rotation_domain.rotation import Rotation
-from rotation_domain.values import RotationStatus
+from rotation_domain.values import MentorshipStatus, RotationStatus
 
-__all__ = ["DirectoryCommands", "release_bookings", "rebook"]
+__all__ = ["DirectoryCommands", "current_mentor", "rebook", "release_bookings"]
 
 
 def release_bookings(unit: UnitOfWork, rotation: Rotation) -> None:
@@ -25,13 +24,24 @@ def release_bookings(unit: UnitOfWork, rotation: Rotation) -> None:
 
 
 def rebook(unit: UnitOfWork, rotation: Rotation, mentor: str | None) -> None:
-    """Book the rotation's current window again with another mentor (or none)."""
-    booking = Booking(
-        rotation.id, rotation.participant, rotation.host_department, rotation.period, mentor
-    )
+    """Give the rotation's held places another mentor (or none).
+
+    Only the new mentor's cap is checked: the rotation already holds its places, and
+    removing a mentor only frees places, whatever the policy has become since.
+    """
     policy = unit.policy()
     for month in months_of(rotation.period):
-        unit.roster(month).book(booking, policy, actor=unit.actor)
+        unit.roster(month).assign_mentor(rotation.id, mentor, policy, actor=unit.actor)
+
+
+def current_mentor(unit: UnitOfWork, rotation: Rotation) -> Mentorship | None:
+    """The rotation's mentorship unless it was declined or released."""
+    if rotation.mentorship_id is None:
+        return None
+    mentorship = unit.get(Mentorship, rotation.mentorship_id)
+    if mentorship.status in (MentorshipStatus.DECLINED, MentorshipStatus.RELEASED):
+        return None
+    return mentorship
 
 
 def release_mentor(unit: UnitOfWork, rotation: Rotation, mentorship: Mentorship, why: str) -> None:
@@ -75,7 +85,7 @@ class DirectoryCommands(ServiceBase):
         """Add a person to the directory and return their code."""
         code = text("code", code, max_length=64)
         name = text("name", name, max_length=200)
-        email = text("email", email, max_length=320)
+        email = an_email(text("email", email, max_length=320))
         department = text("department", department, max_length=64)
         manager = optional_text("manager", manager)
 
@@ -107,6 +117,7 @@ class DirectoryCommands(ServiceBase):
         actor: str | None = None,
     ) -> None:
         """Move a person to another department; R10 handles their open rotations."""
+        code = text("code", code, max_length=64)
         to_department = text("to_department", to_department, max_length=64)
         day = a_date("on", on) if on is not None else self._today()
 
@@ -130,6 +141,7 @@ class DirectoryCommands(ServiceBase):
         actor: str | None = None,
     ) -> None:
         """Record that a person left; their history stays, R10 handles their open rotations."""
+        code = text("code", code, max_length=64)
         day = a_date("on", on) if on is not None else self._today()
         why = text("reason", reason)
 

@@ -10,7 +10,7 @@ from rotation_domain._commands_rotation import RotationCommands
 from rotation_domain._inputs import a_date, a_kind, an_id, text
 from rotation_domain._service import UnitOfWork
 from rotation_domain.employee import Role
-from rotation_domain.errors import InvalidTransition, MentorNotInHostDepartment, MentorUnavailable
+from rotation_domain.errors import InvalidTransition, MentorNotInHostDepartment
 from rotation_domain.mentorship import Mentorship
 from rotation_domain.rotation import Rotation
 from rotation_domain.values import MentorshipStatus, RotationStatus, SessionKind
@@ -38,8 +38,8 @@ class MentoringCommands(RotationCommands):
             current = unit.get(Mentorship, found.mentorship_id) if found.mentorship_id else None
             found.check_can_link_mentor(current is not None and current.is_open)
             if not person.active:
-                raise MentorUnavailable(
-                    f"{mentor} has departed and cannot mentor (R4)", mentor=mentor
+                raise InvalidTransition(
+                    f"{mentor} has departed and cannot be nominated as a mentor", mentor=mentor
                 )
             if person.department != found.host_department:
                 raise MentorNotInHostDepartment(

@@ -10,30 +10,37 @@ import attrs
 from rotation_domain._commands_improvement import ImprovementCommands
 from rotation_domain._inputs import a_date, a_period, text
 from rotation_domain._service import UnitOfWork
-from rotation_domain.errors import InvalidInput, NotAnITEmployee
+from rotation_domain.errors import NotAnITEmployee
 from rotation_domain.values import Policy
 
 __all__ = ["ProgramCommands"]
-
-_POLICY_FIELDS = frozenset(a.name for a in attrs.fields(Policy))
 
 
 class ProgramCommands(ImprovementCommands):
     """The CIO's office sets the rules and runs the review cycles."""
 
-    def set_policy(self, *, actor: str | None = None, **changes: Any) -> None:
-        """Change some of the policy's numbers; the others keep their current values.
+    def set_policy(
+        self,
+        *,
+        max_length_days: int | None = None,
+        max_concurrent: int | None = None,
+        max_guests_per_department: int | None = None,
+        max_mentees_per_mentor: int | None = None,
+        require_briefing: bool | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Change some of the policy's numbers; those not given keep their current values.
 
-        Accepts ``max_length_days``, ``max_concurrent``, ``max_guests_per_department``,
-        ``max_mentees_per_mentor`` and ``require_briefing``.
+        Rotations already booked keep their places when a cap is lowered.
         """
-        unknown = sorted(set(changes) - _POLICY_FIELDS)
-        if unknown:
-            raise InvalidInput(
-                f"unknown policy setting(s): {', '.join(unknown)}; known: "
-                f"{', '.join(sorted(_POLICY_FIELDS))}",
-                unknown=unknown,
-            )
+        given: dict[str, Any] = {
+            "max_length_days": max_length_days,
+            "max_concurrent": max_concurrent,
+            "max_guests_per_department": max_guests_per_department,
+            "max_mentees_per_mentor": max_mentees_per_mentor,
+            "require_briefing": require_briefing,
+        }
+        changes = {name: value for name, value in given.items() if value is not None}
         attrs.evolve(Policy(), **changes)  # validates the values before anything is loaded
 
         def command(unit: UnitOfWork) -> None:
@@ -81,6 +88,7 @@ class ProgramCommands(ImprovementCommands):
             program = unit.program()
             program.cycle(cycle)
             self._check(unit.actor, "grant_exemption", employee=employee, cycle=cycle)
+            program.check_exemption(employee, cycle)
             if not unit.department(person.department).is_it:
                 raise NotAnITEmployee(
                     f"{employee} works in {person.department}, not IT; only IT staff have a "

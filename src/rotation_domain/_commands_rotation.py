@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from rotation_domain._commands_directory import DirectoryCommands
+from rotation_domain._commands_directory import DirectoryCommands, current_mentor
 from rotation_domain._inputs import a_date, a_period, an_id
 from rotation_domain._inputs import text as a_text
 from rotation_domain._service import UnitOfWork
@@ -20,7 +20,6 @@ from rotation_domain.mentorship import Mentorship
 from rotation_domain.policies import Booking, check_length
 from rotation_domain.roster import months_of
 from rotation_domain.rotation import Rotation
-from rotation_domain.values import MentorshipStatus
 
 __all__ = ["RotationCommands"]
 
@@ -99,9 +98,9 @@ class RotationCommands(DirectoryCommands):
             check_length(policy, period)
             old_months = months_of(found.period)
             new_months = months_of(period)
-            booking = Booking(
-                found.id, found.participant, found.host_department, period, found.mentor
-            )
+            mentorship = current_mentor(unit, found)
+            mentor = mentorship.mentor if mentorship is not None else None
+            booking = Booking(found.id, found.participant, found.host_department, period, mentor)
             for month in new_months:
                 unit.roster(month).book(booking, policy, actor=unit.actor)
             for month in old_months:
@@ -121,11 +120,10 @@ class RotationCommands(DirectoryCommands):
             found = unit.get(Rotation, rotation_id)
             self._check(unit.actor, "start_rotation", rotation=found)
             mentorship = unit.get(Mentorship, found.mentorship_id) if found.mentorship_id else None
-            agreed = mentorship is not None and mentorship.status is MentorshipStatus.AGREED
             briefed = mentorship is not None and mentorship.briefed_on is not None
             found.start(
                 day,
-                mentor_agreed=agreed,
+                mentor_status=mentorship.status if mentorship is not None else None,
                 mentor_briefed=briefed,
                 require_briefing=unit.policy().require_briefing,
                 actor=unit.actor,

@@ -9,7 +9,7 @@ from uuid import UUID
 from rotation_domain.errors import InvalidInput
 from rotation_domain.values import DateRange, SessionKind
 
-__all__ = ["a_date", "a_kind", "a_period", "an_id", "optional_text", "text"]
+__all__ = ["a_date", "a_kind", "a_period", "an_email", "an_id", "optional_text", "text"]
 
 _MAX_TEXT = 20_000
 
@@ -26,6 +26,14 @@ def text(name: str, value: Any, *, max_length: int = _MAX_TEXT) -> str:
     if "\x00" in value:
         raise InvalidInput(f"{name} must not contain NUL characters", field=name)
     return value.strip()
+
+
+def an_email(value: str) -> str:
+    """An e-mail address: something@somewhere, without blanks."""
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in value):
+        raise InvalidInput(f"{value!r} is not an e-mail address", field="email")
+    return value
 
 
 def optional_text(name: str, value: Any) -> str | None:

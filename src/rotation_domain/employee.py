@@ -9,7 +9,7 @@ from uuid import UUID
 import attrs
 
 from rotation_domain._aggregate import ProgramAggregate, stable_id
-from rotation_domain.errors import InvalidInput, InvalidTransition
+from rotation_domain.errors import InvalidTransition
 
 __all__ = ["Assignment", "Employee", "Role"]
 
@@ -122,8 +122,6 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
         actor: str,
     ) -> Employee:
         """Record a new person in the directory."""
-        if "@" not in email or email.startswith("@") or email.endswith("@"):
-            raise InvalidInput(f"{email!r} is not an e-mail address", email=email)
         return cls._create(
             cls.EmployeeRegistered,
             id=cls.id_for(code),

@@ -138,7 +138,6 @@ class Improvement(ProgramAggregate, created_event_name="ImprovementProposed"):
 
     def adopt(self, on: date, *, actor: str) -> None:
         """The host department adopts the improvement."""
-        self._require_proposed("adopt")
         if self.proposed_on is not None and on < self.proposed_on:
             raise InvalidInput(
                 f"improvement {self.id} was proposed on {self.proposed_on.isoformat()} and "
@@ -146,6 +145,7 @@ class Improvement(ProgramAggregate, created_event_name="ImprovementProposed"):
                 improvement=self.id,
                 on=on,
             )
+        self._require_proposed("adopt")
         self._trigger(self.ImprovementAdopted, actor=actor, on=on)
 
     def reject(self, reason: str, on: date | None, *, actor: str) -> None:

@@ -48,14 +48,20 @@ def check_length(policy: Policy, period: DateRange) -> None:
 
 
 def check_caps(
-    policy: Policy, others: Iterable[Booking], candidate: Booking, days: DateRange
+    policy: Policy,
+    others: Iterable[Booking],
+    candidate: Booking,
+    days: DateRange,
+    *,
+    mentor_only: bool = False,
 ) -> None:
     """R9: refuse the candidate booking if, on any day of ``days``, a cap would be exceeded.
 
     ``others`` are the bookings already held (the candidate's own previous booking, if
     any, is ignored). Checks, in order: the person is not away twice, the program-wide
     cap, the host department's cap, the mentor's cap. The first day that breaks a rule
-    is reported with the numbers.
+    is reported with the numbers. With ``mentor_only`` (a mentor joins a rotation that
+    already holds its places) only the mentor's cap is checked.
     """
     window = _intersection(candidate.period, days)
     if window is None:
@@ -66,7 +72,7 @@ def check_caps(
     if not relevant:
         return
     for booking in relevant:
-        if booking.participant == candidate.participant:
+        if not mentor_only and booking.participant == candidate.participant:
             first_day = max(booking.period.start, window.start)
             raise OverlappingRotation(
                 f"{candidate.participant} is already on rotation {booking.rotation_id} from "
@@ -90,6 +96,9 @@ def check_caps(
                 guests[day] += 1
             if candidate.mentor is not None and booking.mentor == candidate.mentor:
                 mentees[day] += 1
+    if mentor_only:
+        away.clear()
+        guests.clear()
     _first_over(
         away,
         policy.max_concurrent,

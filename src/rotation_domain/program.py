@@ -13,7 +13,7 @@ from uuid import UUID
 import attrs
 
 from rotation_domain._aggregate import ProgramAggregate, stable_id
-from rotation_domain.errors import InvalidInput, InvalidTransition, UnknownReviewCycle
+from rotation_domain.errors import InvalidTransition, UnknownReviewCycle
 from rotation_domain.values import DateRange, Policy, ReviewCycle
 
 __all__ = ["PROGRAM_ID", "Exemption", "Program"]
@@ -119,10 +119,10 @@ class Program(ProgramAggregate, created_event_name="ProgramLaunched"):
     def open_review_cycle(self, name: str, period: DateRange, *, actor: str) -> None:
         """Open a review cycle; names are unique and cycles do not overlap."""
         if name in self.cycles:
-            raise InvalidInput(f"a review cycle named {name!r} already exists", cycle=name)
+            raise InvalidTransition(f"a review cycle named {name!r} already exists", cycle=name)
         for other in self.cycles.values():
             if other.period.overlaps(period):
-                raise InvalidInput(
+                raise InvalidTransition(
                     f"review cycle {name!r} ({period}) overlaps cycle {other.name!r} "
                     f"({other.period}); cycles must not overlap",
                     cycle=name,
@@ -141,6 +141,13 @@ class Program(ProgramAggregate, created_event_name="ProgramLaunched"):
 
     def grant_exemption(self, employee: str, cycle: str, reason: str, *, actor: str) -> None:
         """Excuse an employee from one cycle's objective (R3); the reason is required."""
+        self.check_exemption(employee, cycle)
+        self._trigger(
+            self.ExemptionGranted, actor=actor, employee=employee, cycle=cycle, reason=reason
+        )
+
+    def check_exemption(self, employee: str, cycle: str) -> None:
+        """Refuse an exemption from an unknown or closed cycle, or a second one."""
         found = self.cycle(cycle)
         if found.closed:
             raise InvalidTransition(
@@ -153,9 +160,6 @@ class Program(ProgramAggregate, created_event_name="ProgramLaunched"):
                 employee=employee,
                 cycle=cycle,
             )
-        self._trigger(
-            self.ExemptionGranted, actor=actor, employee=employee, cycle=cycle, reason=reason
-        )
 
     def cycle(self, name: str) -> ReviewCycle:
         """The review cycle of that name, or `UnknownReviewCycle` naming the known ones."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+import attrs
+
 from rotation_domain._aggregate import ProgramAggregate, stable_id
 from rotation_domain.policies import Booking, check_caps
 from rotation_domain.values import DateRange, Policy
@@ -109,6 +111,18 @@ class MonthRoster(ProgramAggregate, created_event_name="RosterOpened"):
         check_caps(policy, self.bookings.values(), booking, self.days)
         if self.bookings.get(booking.rotation_id) != booking:
             self._trigger(self.RotationBooked, actor=actor, booking=booking)
+
+    def assign_mentor(
+        self, rotation_id: UUID, mentor: str | None, policy: Policy, *, actor: str
+    ) -> None:
+        """Set (checking only the mentor's cap) or clear the mentor of a held booking."""
+        held = self.bookings.get(rotation_id)
+        if held is None or held.mentor == mentor:
+            return
+        booking = attrs.evolve(held, mentor=mentor)
+        if mentor is not None:
+            check_caps(policy, self.bookings.values(), booking, self.days, mentor_only=True)
+        self._trigger(self.RotationBooked, actor=actor, booking=booking)
 
     def release(self, rotation_id: UUID, *, actor: str) -> None:
         """Give up the rotation's place in this month, if it holds one."""

@@ -15,7 +15,7 @@ from rotation_domain.errors import (
     MentorNotBriefed,
     OutsideRotationWindow,
 )
-from rotation_domain.values import DateRange, RotationStatus
+from rotation_domain.values import DateRange, MentorshipStatus, RotationStatus
 
 __all__ = ["Observation", "Rotation"]
 
@@ -240,23 +240,27 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         self,
         on: date,
         *,
-        mentor_agreed: bool,
+        mentor_status: MentorshipStatus | None,
         mentor_briefed: bool,
         require_briefing: bool,
         actor: str,
     ) -> None:
-        """Begin the rotation (R4: only with a mentor who agreed; R5 if required)."""
+        """Begin the rotation (R4: only with a mentor who agreed; R5 if required).
+
+        ``mentor_status`` is the status of the rotation's current mentorship, if any.
+        """
         self._require("start", RotationStatus.PLANNED)
         self._require_in_window("a start", on)
-        if not mentor_agreed:
+        if mentor_status is not MentorshipStatus.AGREED:
+            if mentor_status is None:
+                why = "no mentor has been nominated"
+            elif mentor_status is MentorshipStatus.NOMINATED:
+                why = f"mentor {self.mentor} has not agreed yet"
+            else:
+                why = f"mentor {self.mentor} {mentor_status.value}; nominate another mentor"
             raise MentorNotAgreed(
-                f"rotation {self.id} cannot start: "
-                + (
-                    f"mentor {self.mentor} has not agreed yet"
-                    if self.mentor
-                    else "no mentor has been nominated"
-                )
-                + " (R4: no rotation starts without an agreed mentor)",
+                f"rotation {self.id} cannot start: {why} "
+                "(R4: no rotation starts without an agreed mentor)",
                 rotation=self.id,
                 mentor=self.mentor,
             )
@@ -301,7 +305,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         """End the rotation; R8 needs at least one improvement proposed and not withdrawn."""
         self._require("complete", RotationStatus.IN_PROGRESS)
         if self.started_on is not None and on < self.started_on:
-            raise OutsideRotationWindow(
+            raise InvalidTransition(
                 f"rotation {self.id} started on {self.started_on.isoformat()} and cannot be "
                 f"completed earlier, on {on.isoformat()}",
                 rotation=self.id,
