@@ -128,7 +128,7 @@ class DirectoryCommands(ServiceBase):
             before = employee.department
             employee.transfer(to_department, day, actor=unit.actor)
             reason = f"{code} moved from {before} to {to_department} on {day.isoformat()}"
-            self._after_leaving(unit, employee, reason, still_it=target.is_it, departed=False)
+            self._after_leaving(unit, employee, reason, day, still_it=target.is_it, departed=False)
 
         self._run(actor, command)
 
@@ -150,12 +150,19 @@ class DirectoryCommands(ServiceBase):
             self._check(unit.actor, "depart_employee", employee=code)
             employee.depart(day, why, actor=unit.actor)
             message = f"{code} left the company on {day.isoformat()} ({why})"
-            self._after_leaving(unit, employee, message, still_it=False, departed=True)
+            self._after_leaving(unit, employee, message, day, still_it=False, departed=True)
 
         self._run(actor, command)
 
     def _after_leaving(
-        self, unit: UnitOfWork, employee: Employee, reason: str, *, still_it: bool, departed: bool
+        self,
+        unit: UnitOfWork,
+        employee: Employee,
+        reason: str,
+        day: date,
+        *,
+        still_it: bool,
+        departed: bool,
     ) -> None:
         """R10: no open rotation of a person who left or moved is silently lost."""
         for assignment in employee.assignments:
@@ -166,7 +173,7 @@ class DirectoryCommands(ServiceBase):
                 if still_it:
                     continue
                 if departed or rotation.status is RotationStatus.PLANNED:
-                    self._cancel(unit, rotation, f"cancelled because {reason}", None)
+                    self._cancel(unit, rotation, f"cancelled because {reason}", day)
                 else:
                     rotation.flag(
                         f"{reason}, no longer IT staff: decide whether the rotation goes on",

@@ -115,6 +115,10 @@ def open_program(
     Raises:
         InvalidInput: the URL is not one the library understands.
     """
+    if url is not None and not url.strip():
+        raise InvalidInput(
+            "the store URL is empty: use memory:, sqlite:///file.db or postgresql://..."
+        )
     store = url or os.environ.get("ROTATION_STORE") or DEFAULT_STORE
     settings_for_url = cast(Callable[[str], dict[str, str]], resolve_topic(SETTINGS_TOPIC))
     try:
