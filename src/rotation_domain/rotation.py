@@ -202,6 +202,15 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
                 start=self.period.start,
                 end=self.period.end,
             )
+        if self.started_on is not None and day < self.started_on:
+            raise OutsideRotationWindow(
+                f"{what} on {day.isoformat()} is before {self.participant} arrived on "
+                f"{self.started_on.isoformat()} (R6: inside the rotation's window)",
+                rotation=self.id,
+                day=day,
+                start=self.period.start,
+                end=self.period.end,
+            )
 
     def check_reschedulable(self, period: DateRange) -> None:
         """Refuse a new window the rotation's state does not allow."""
