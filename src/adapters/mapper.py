@@ -481,7 +481,7 @@ def _type_hints(cls: type[Any]) -> dict[str, Any]:
     """
     try:
         return typing.get_type_hints(cls)
-    except Exception:  # any failure: resolve them one by one below
+    except Exception:  # noqa: BLE001 - any failure: resolve them one by one below
         pass
     hints: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
@@ -492,7 +492,7 @@ def _type_hints(cls: type[Any]) -> dict[str, Any]:
             holder.__module__ = klass.__module__
             try:
                 hints[name] = typing.get_type_hints(holder, localns=localns)[name]
-            except Exception:  # unresolvable: treat as untyped
+            except Exception:  # noqa: BLE001 - unresolvable: treat as untyped
                 hints[name] = Any
     return hints
 

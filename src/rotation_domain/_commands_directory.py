@@ -62,7 +62,7 @@ class DirectoryCommands(ServiceBase):
             raise InvalidInput(f"is_it must be True or False, got {is_it!r}", field="is_it")
 
         def command(unit: UnitOfWork) -> str:
-            self._check(unit.actor, "register_department", department=code)
+            self._check(unit, "register_department", department=code)
             if unit.find(Department, Department.id_for(code)) is not None:
                 raise InvalidTransition(
                     f"department {code!r} is already registered", department=code
@@ -91,7 +91,7 @@ class DirectoryCommands(ServiceBase):
 
         def command(unit: UnitOfWork) -> str:
             unit.department(department)
-            self._check(unit.actor, "register_employee", employee=code, department=department)
+            self._check(unit, "register_employee", employee=code, department=department)
             if unit.find(Employee, Employee.id_for(code)) is not None:
                 raise InvalidTransition(f"employee {code!r} is already registered", employee=code)
             unit.add(
@@ -124,7 +124,7 @@ class DirectoryCommands(ServiceBase):
         def command(unit: UnitOfWork) -> None:
             employee = unit.employee(code)
             target = unit.department(to_department)
-            self._check(unit.actor, "transfer_employee", employee=code)
+            self._check(unit, "transfer_employee", employee=code)
             before = employee.department
             employee.transfer(to_department, day, actor=unit.actor)
             reason = f"{code} moved from {before} to {to_department} on {day.isoformat()}"
@@ -147,7 +147,7 @@ class DirectoryCommands(ServiceBase):
 
         def command(unit: UnitOfWork) -> None:
             employee = unit.employee(code)
-            self._check(unit.actor, "depart_employee", employee=code)
+            self._check(unit, "depart_employee", employee=code)
             employee.depart(day, why, actor=unit.actor)
             message = f"{code} left the company on {day.isoformat()} ({why})"
             self._after_leaving(unit, employee, message, day, still_it=False, departed=True)

@@ -35,7 +35,7 @@ class ImprovementCommands(MentoringCommands):
 
         def command(unit: UnitOfWork) -> UUID:
             found = unit.get(Rotation, rotation_id)
-            self._check(unit.actor, "propose_improvement", rotation=found)
+            self._check(unit, "propose_improvement", rotation=found)
             found.check_can_propose()
             improvement = unit.add(
                 Improvement.propose(
@@ -62,7 +62,7 @@ class ImprovementCommands(MentoringCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Improvement, improvement_id)
-            self._check(unit.actor, "adopt_improvement", improvement=found)
+            self._check(unit, "adopt_improvement", improvement=found)
             found.adopt(day, actor=unit.actor)
 
         self._run(actor, command)
@@ -81,7 +81,7 @@ class ImprovementCommands(MentoringCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Improvement, improvement_id)
-            self._check(unit.actor, "reject_improvement", improvement=found)
+            self._check(unit, "reject_improvement", improvement=found)
             found.reject(why, day, actor=unit.actor)
 
         self._run(actor, command)
@@ -95,7 +95,7 @@ class ImprovementCommands(MentoringCommands):
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Improvement, improvement_id)
             rotation = unit.get(Rotation, found.rotation_id)
-            self._check(unit.actor, "withdraw_improvement", improvement=found)
+            self._check(unit, "withdraw_improvement", improvement=found)
             found.withdraw(why, actor=unit.actor)
             if rotation.status is RotationStatus.COMPLETED:
                 live = sum(

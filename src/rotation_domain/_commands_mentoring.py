@@ -34,7 +34,7 @@ class MentoringCommands(RotationCommands):
         def command(unit: UnitOfWork) -> UUID:
             found = unit.get(Rotation, rotation_id)
             person = unit.employee(mentor)
-            self._check(unit.actor, "nominate_mentor", rotation=found, mentor=mentor)
+            self._check(unit, "nominate_mentor", rotation=found, mentor=mentor)
             current = unit.get(Mentorship, found.mentorship_id) if found.mentorship_id else None
             found.check_can_link_mentor(current is not None and current.is_open)
             if not person.active:
@@ -67,7 +67,7 @@ class MentoringCommands(RotationCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Mentorship, mentorship_id)
-            self._check(unit.actor, "accept_mentorship", mentorship=found)
+            self._check(unit, "accept_mentorship", mentorship=found)
             found.accept(actor=unit.actor)
 
         self._run(actor, command)
@@ -80,7 +80,7 @@ class MentoringCommands(RotationCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Mentorship, mentorship_id)
-            self._check(unit.actor, "decline_mentorship", mentorship=found)
+            self._check(unit, "decline_mentorship", mentorship=found)
             found.decline(why, actor=unit.actor)
             rotation = unit.get(Rotation, found.rotation_id)
             if rotation.is_open:
@@ -97,7 +97,7 @@ class MentoringCommands(RotationCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Mentorship, mentorship_id)
-            self._check(unit.actor, "brief_mentor", mentorship=found)
+            self._check(unit, "brief_mentor", mentorship=found)
             found.brief(day, actor=unit.actor)
 
         self._run(actor, command)
@@ -118,7 +118,7 @@ class MentoringCommands(RotationCommands):
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Mentorship, mentorship_id)
             rotation = unit.get(Rotation, found.rotation_id)
-            self._check(unit.actor, "hold_mentor_session", mentorship=found)
+            self._check(unit, "hold_mentor_session", mentorship=found)
             if found.status is not MentorshipStatus.AGREED:
                 found.hold_session(session_kind, day, subject, actor=unit.actor)  # raises
             rotation.check_session_date(day)
@@ -135,7 +135,7 @@ class MentoringCommands(RotationCommands):
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Mentorship, mentorship_id)
             rotation = unit.get(Rotation, found.rotation_id)
-            self._check(unit.actor, "conclude_mentorship", mentorship=found)
+            self._check(unit, "conclude_mentorship", mentorship=found)
             if found.status is MentorshipStatus.AGREED and (
                 rotation.status is not RotationStatus.COMPLETED
             ):

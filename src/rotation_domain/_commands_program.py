@@ -44,7 +44,7 @@ class ProgramCommands(ImprovementCommands):
         attrs.evolve(Policy(), **changes)  # validates the values before anything is loaded
 
         def command(unit: UnitOfWork) -> None:
-            self._check(unit.actor, "set_policy")
+            self._check(unit, "set_policy")
             program = unit.program()
             program.set_policy(attrs.evolve(program.policy, **changes), actor=unit.actor)
 
@@ -57,7 +57,7 @@ class ProgramCommands(ImprovementCommands):
         name, period = text("name", name, max_length=100), a_period(start, end)
 
         def command(unit: UnitOfWork) -> str:
-            self._check(unit.actor, "open_review_cycle", cycle=name)
+            self._check(unit, "open_review_cycle", cycle=name)
             unit.program().open_review_cycle(name, period, actor=unit.actor)
             return name
 
@@ -71,7 +71,7 @@ class ProgramCommands(ImprovementCommands):
         day = a_date("on", on) if on is not None else self._today()
 
         def command(unit: UnitOfWork) -> None:
-            self._check(unit.actor, "close_review_cycle", cycle=name)
+            self._check(unit, "close_review_cycle", cycle=name)
             unit.program().close_review_cycle(name, day, actor=unit.actor)
 
         self._run(actor, command)
@@ -87,7 +87,7 @@ class ProgramCommands(ImprovementCommands):
             person = unit.employee(employee)
             program = unit.program()
             program.cycle(cycle)
-            self._check(unit.actor, "grant_exemption", employee=employee, cycle=cycle)
+            self._check(unit, "grant_exemption", employee=employee, cycle=cycle)
             program.check_exemption(employee, cycle)
             if not unit.department(person.department).is_it:
                 raise NotAnITEmployee(

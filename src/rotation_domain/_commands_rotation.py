@@ -49,7 +49,7 @@ class RotationCommands(DirectoryCommands):
             person = unit.employee(employee)
             host = unit.department(host_department)
             home = unit.department(person.department)
-            self._check(unit.actor, "plan_rotation", employee=employee, host=host_department)
+            self._check(unit, "plan_rotation", employee=employee, host=host_department)
             if not person.active:
                 raise InvalidTransition(
                     f"cannot plan a rotation for {employee}: they have departed",
@@ -92,7 +92,7 @@ class RotationCommands(DirectoryCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
-            self._check(unit.actor, "reschedule_rotation", rotation=found)
+            self._check(unit, "reschedule_rotation", rotation=found)
             found.check_reschedulable(period)
             policy = unit.policy()
             check_length(policy, period)
@@ -118,7 +118,7 @@ class RotationCommands(DirectoryCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
-            self._check(unit.actor, "start_rotation", rotation=found)
+            self._check(unit, "start_rotation", rotation=found)
             mentorship = unit.get(Mentorship, found.mentorship_id) if found.mentorship_id else None
             briefed = mentorship is not None and mentorship.briefed_on is not None
             found.start(
@@ -146,7 +146,7 @@ class RotationCommands(DirectoryCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
-            self._check(unit.actor, "record_observation", rotation=found)
+            self._check(unit, "record_observation", rotation=found)
             found.record_observation(note, day, actor=unit.actor)
 
         self._run(actor, command)
@@ -159,7 +159,7 @@ class RotationCommands(DirectoryCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
-            self._check(unit.actor, "complete_rotation", rotation=found)
+            self._check(unit, "complete_rotation", rotation=found)
             live = sum(
                 1
                 for improvement_id in found.improvement_ids
@@ -184,7 +184,7 @@ class RotationCommands(DirectoryCommands):
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
-            self._check(unit.actor, "cancel_rotation", rotation=found)
+            self._check(unit, "cancel_rotation", rotation=found)
             self._cancel(unit, found, why, day)
 
         self._run(actor, command)

@@ -31,13 +31,16 @@ from rotation_domain.roster import MonthRoster
 from rotation_domain.rotation import Rotation
 from rotation_domain.values import Policy
 
-__all__ = ["Authorizer", "ServiceBase", "UnitOfWork"]
+__all__ = ["Authorizer", "ServiceBase", "UnitOfWork", "Veto"]
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 Authorizer = Callable[[str, str, dict[str, Any]], None]
-"""Decides whether ``actor`` may perform ``action``; raises `NotAuthorized` if not."""
+"""Called as ``authorize(actor, action, context)``; raises `NotAuthorized` to refuse."""
+
+Veto = Callable[[str, str, dict[str, Any]], None]
+"""Called as ``veto(actor, action, context)`` just before saving; raises `CommandVetoed`."""
 
 _KIND_NAMES = {Rotation: "rotation", Mentorship: "mentorship", Improvement: "improvement"}
 
@@ -50,6 +53,8 @@ class UnitOfWork:
         self.actor = actor
         self._loaded: dict[UUID, Aggregate] = {}
         self._created: list[UUID] = []
+        self.action = ""
+        self.context: dict[str, Any] = {}
 
     def _get(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id in self._loaded:
@@ -132,11 +137,13 @@ class ServiceBase:
         *,
         today: Callable[[], date] = date.today,
         authorize: Authorizer | None = None,
+        veto: Veto | None = None,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self._app = app
         self._today = today
         self._authorize = authorize
+        self._veto = veto
         self._after_commit = after_commit
         self._actor: ContextVar[str | None] = ContextVar(f"actor-{id(self)}", default=None)
 
@@ -164,9 +171,11 @@ class ServiceBase:
             )
         return current
 
-    def _check(self, actor: str, action: str, **context: Any) -> None:
+    def _check(self, unit: UnitOfWork, action: str, **context: Any) -> None:
+        """Ask the authorization policy; remember the action for the vetoes before saving."""
+        unit.action, unit.context = action, context
         if self._authorize is not None:
-            self._authorize(actor, action, context)
+            self._authorize(unit.actor, action, context)
 
     def _run(self, actor: str | None, command: Callable[[UnitOfWork], T]) -> T:
         """Run ``command`` in a unit of work and save it, retrying on write conflicts.
@@ -178,6 +187,8 @@ class ServiceBase:
         for attempt in range(1, self.max_attempts + 1):
             unit = UnitOfWork(self._app, who)
             result = command(unit)
+            if self._veto is not None and unit.action:
+                self._veto(unit.actor, unit.action, unit.context)
             try:
                 unit.save()
             except IntegrityError:

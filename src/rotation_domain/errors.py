@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "ActorRequired",
     "CapacityExceeded",
+    "CommandVetoed",
     "ConcurrencyConflict",
     "HostDepartmentFull",
     "HostDepartmentNotEligible",
@@ -99,6 +100,12 @@ class ConcurrencyConflict(RotationDomainError):
 
 class PolicyViolation(RotationDomainError):
     """The command breaks one of the program's rules (R1-R10) or a company veto."""
+
+
+class CommandVetoed(PolicyViolation):
+    """A plugin's company-specific rule refused the command (``rotation_validate_command``)."""
+
+    rule = "company"
 
 
 class NotAnITEmployee(PolicyViolation):

@@ -1,0 +1,209 @@
+"""What event consumers are: read models (views) and integrations, and the stores they need.
+
+Every consumer has its own tracked position in the log. A *view* is updated together
+with its position in one transaction, a page of events at a time, so it is exactly
+once and can be rebuilt from zero. An *integration* has side effects outside the
+store: it is delivered at least once, with an idempotency key per (consumer, event),
+retried with backoff, and parked after its last attempt.
+
+The stores are ports: `adapters` implements them for memory, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+import attrs
+
+__all__ = [
+    "ConsumerStore",
+    "Delivery",
+    "Envelope",
+    "Integration",
+    "NullRows",
+    "PositionConflict",
+    "Rows",
+    "RowsReader",
+    "View",
+    "ViewChanges",
+    "key_for",
+]
+
+Doc = dict[str, Any]
+ViewChanges = Mapping[str, Mapping[str, Doc | None]]
+"""Per view, per row key: the new document, or None to delete the row."""
+
+
+@attrs.frozen
+class Envelope:
+    """One recorded event as a consumer receives it.
+
+    Attributes:
+        position: The event's position in the program's log (the notification id).
+        topic: The event's stable topic, such as ``rotation_domain:RotationPlanned``.
+        originator_id: The id of the aggregate that recorded it.
+        originator_version: The aggregate's version the event made.
+        event: The domain event itself (its fields are attributes: ``event.actor``...).
+    """
+
+    position: int
+    topic: str
+    originator_id: UUID
+    originator_version: int
+    event: Any
+
+    @property
+    def name(self) -> str:
+        """The event's name, such as ``RotationPlanned``."""
+        return self.topic.rsplit(":", 1)[-1]
+
+    @property
+    def actor(self) -> str:
+        """Who caused the event."""
+        return str(getattr(self.event, "actor", ""))
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the event was recorded."""
+        stamp: datetime = self.event.timestamp
+        return stamp
+
+
+class RowsReader(Protocol):
+    """Read access to one view's rows: JSON documents by key."""
+
+    def get(self, key: str) -> Doc | None:
+        """The document stored under ``key``, or None."""
+
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        """Every (key, document) whose key starts with ``prefix``, ordered by key."""
+
+
+class Rows(RowsReader, Protocol):
+    """Read and write access to one view's rows, inside the view's transaction."""
+
+    def put(self, key: str, doc: Doc) -> None:
+        """Store ``doc`` (a JSON-able dict) under ``key``."""
+
+    def delete(self, key: str) -> None:
+        """Remove the row under ``key``, if any."""
+
+
+@runtime_checkable
+class View(Protocol):
+    """A read model: folds events into rows of its own.
+
+    Attributes:
+        name: Unique; also the name of the view's tracked position.
+        version: Raise it when ``apply`` changes: the view is then rebuilt from zero.
+        topics: The topics it needs (an empty set means every event).
+    """
+
+    name: str
+    version: int
+    topics: frozenset[str]
+
+    def apply(self, envelope: Envelope, rows: Rows) -> None:
+        """Fold one event into the view's rows. Must not have side effects elsewhere."""
+
+
+@runtime_checkable
+class Integration(Protocol):
+    """A consumer with side effects outside the store (e-mail, HRIS, webhooks).
+
+    Attributes:
+        name: Unique; also the name of its tracked position and dead-letter list.
+        topics: The topics it needs (an empty set means every event).
+        max_attempts: Deliveries tried before the event is parked.
+    """
+
+    name: str
+    topics: frozenset[str]
+    max_attempts: int
+
+    def deliver(self, envelope: Envelope, idempotency_key: str) -> None:
+        """Perform the side effect for one event; raise to have it retried.
+
+        The same ``idempotency_key`` is given for every attempt at the same event,
+        across restarts, so the receiving side can recognise a repeat.
+        """
+
+
+@attrs.frozen
+class Delivery:
+    """An integration's failing or parked event."""
+
+    consumer: str
+    position: int
+    attempts: int
+    status: str
+    """``retrying`` (another attempt is due at ``next_attempt_at``) or ``parked``."""
+    last_error: str
+    next_attempt_at: datetime | None = None
+
+
+class ConsumerStore(Protocol):
+    """Positions, view rows and deliveries, kept in the same database as the events."""
+
+    def position(self, consumer: str) -> int:
+        """The position of the last event the consumer finished (0 before any)."""
+
+    def view_version(self, consumer: str) -> int | None:
+        """The view version the consumer's rows were built with, if any."""
+
+    def reader(self, view: str) -> RowsReader:
+        """Read access to a view's committed rows."""
+
+    def commit_view(
+        self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
+    ) -> None:
+        """Write row changes and move the position from ``expected`` to ``position``.
+
+        One transaction. Raises `PositionConflict` (and writes nothing) if the stored
+        position is not ``expected``: another runner got there first.
+        """
+
+    def reset_view(self, consumer: str, views: Sequence[str]) -> None:
+        """Drop the consumer's rows and position, so it is rebuilt from zero."""
+
+    def advance(self, consumer: str, *, expected: int, position: int) -> None:
+        """Move an integration's position; `PositionConflict` if it is not ``expected``."""
+
+    def record_failure(self, delivery: Delivery) -> None:
+        """Remember a failed attempt (``retrying``) or a parked event (``parked``)."""
+
+    def failures(self, consumer: str) -> list[Delivery]:
+        """The consumer's failing and parked events, oldest first."""
+
+    def clear_failure(self, consumer: str, position: int) -> None:
+        """Forget the failure record of one event (delivered, retried or skipped)."""
+
+    def positions(self) -> Mapping[str, int]:
+        """Every consumer's position."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class PositionConflict(Exception):
+    """Another runner moved the consumer's position first; re-read and carry on."""
+
+
+def key_for(*parts: object) -> str:
+    """A row key made of parts, ordered sensibly by text (numbers zero-padded)."""
+    return "/".join(f"{p:012d}" if isinstance(p, int) else str(p) for p in parts)
+
+
+class NullRows:
+    """Rows of a view that has none yet (used by queries before any event)."""
+
+    def get(self, key: str) -> Doc | None:
+        """Always None."""
+        return None
+
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        """Nothing."""
+        return iter(())

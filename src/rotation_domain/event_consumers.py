@@ -1,0 +1,136 @@
+"""All the program's event consumers together: catch-up, rebuild and status.
+
+In embedded mode (memory, SQLite) `Consumers.catch_up` runs after every command, so a
+view read right after a command reflects it. In server mode (PostgreSQL) workers run
+the same runners (``rotation worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+from eventsourcing.application import Application
+
+from rotation_domain.consumers import ConsumerStore, Integration, View
+from rotation_domain.runners import IntegrationRunner, Progress, ViewRunner
+
+__all__ = ["ConsumerStatus", "Consumers"]
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class ConsumerStatus:
+    """Where one consumer stands.
+
+    Attributes:
+        name: The consumer's name.
+        kind: ``view`` or ``integration``.
+        plugin: The plugin that provided it.
+        position: The last event it finished.
+        lag: How many positions it is behind the head of the log.
+        retrying: Events waiting for another attempt.
+        parked: Events parked after their last attempt.
+    """
+
+    name: str
+    kind: str
+    plugin: str
+    position: int
+    lag: int
+    retrying: int
+    parked: int
+
+
+class Consumers:
+    """The runners of every view and integration of one program."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        store: ConsumerStore,
+        views: Sequence[tuple[str, View]] = (),
+        integrations: Sequence[tuple[str, Integration]] = (),
+        *,
+        backoff_seconds: float = 1.0,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.views: dict[str, ViewRunner] = {}
+        self.integrations: dict[str, IntegrationRunner] = {}
+        self.plugin_of: dict[str, str] = {}
+        for plugin, view in views:
+            self._unique(view.name)
+            self.views[view.name] = ViewRunner(app, store, view)
+            self.plugin_of[view.name] = plugin
+        for plugin, integration in integrations:
+            self._unique(integration.name)
+            self.integrations[integration.name] = IntegrationRunner(
+                app, store, integration, backoff_seconds=backoff_seconds
+            )
+            self.plugin_of[integration.name] = plugin
+
+    def _unique(self, name: str) -> None:
+        if name in self.plugin_of:
+            raise ValueError(
+                f"two consumers are named {name!r} (plugins {self.plugin_of[name]!r} and "
+                "another); consumer names must be unique"
+            )
+
+    def catch_up(self) -> None:
+        """Bring every consumer up to the head of the log; a failing one never stops the rest."""
+        runners: list[ViewRunner | IntegrationRunner] = [
+            *self.views.values(),
+            *self.integrations.values(),
+        ]
+        for runner in runners:
+            try:
+                runner.catch_up()
+            except Exception:
+                logger.exception("consumer %s could not catch up", runner.name)
+
+    def rebuild(self, view: str | None = None, progress: Progress | None = None) -> None:
+        """Drop a view's rows and position (every view's without a name) and replay the log.
+
+        Integrations are never re-fired by a rebuild.
+        """
+        names = [view] if view is not None else list(self.views)
+        for name in names:
+            if name not in self.views:
+                known = ", ".join(sorted(self.views)) or "none"
+                raise KeyError(f"no view is named {name!r} (known: {known})")
+        for name in names:
+            self.store.reset_view(name, [name])
+            self.views[name].catch_up(progress)
+
+    def status(self) -> list[ConsumerStatus]:
+        """Every consumer's position, lag and failures."""
+        head = self.app.recorder.max_notification_id() or 0
+        rows = []
+        kinds: list[tuple[str, dict[str, ViewRunner] | dict[str, IntegrationRunner]]] = [
+            ("view", self.views),
+            ("integration", self.integrations),
+        ]
+        for kind, runners in kinds:
+            for name in runners:
+                position = self.store.position(name)
+                failures = self.store.failures(name)
+                rows.append(
+                    ConsumerStatus(
+                        name=name,
+                        kind=kind,
+                        plugin=self.plugin_of[name],
+                        position=position,
+                        lag=max(0, head - position),
+                        retrying=sum(1 for f in failures if f.status == "retrying"),
+                        parked=sum(1 for f in failures if f.status == "parked"),
+                    )
+                )
+        return rows
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()

@@ -1,0 +1,299 @@
+"""Runners: move each consumer along the log from its own tracked position.
+
+A `ViewRunner` folds a page of events into its view and commits the rows with the new
+position in one transaction. An `IntegrationRunner` delivers one event at a time and
+moves its position after each, so a crash repeats at most the event in flight (with
+the same idempotency key). Failures are isolated: a consumer that raises is retried
+or has the event parked, and the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from rotation_domain.consumers import (
+    ConsumerStore,
+    Delivery,
+    Doc,
+    Envelope,
+    Integration,
+    PositionConflict,
+    RowsReader,
+    View,
+)
+
+__all__ = ["IntegrationRunner", "Progress", "ViewRunner", "envelope_of"]
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while a view is rebuilt."""
+
+
+def envelope_of(app: Application[Any], notification: Notification) -> Envelope:
+    """Map a stored notification to the envelope consumers receive."""
+    event = app.mapper.to_domain_event(notification)
+    return Envelope(
+        position=notification.id,
+        topic=notification.topic,
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        event=event,
+    )
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+class _OverlayRows:
+    """A view's rows as seen inside a page: committed rows with the page's changes on top."""
+
+    def __init__(self, below: RowsReader) -> None:
+        self.below = below
+        self.changes: dict[str, Doc | None] = {}
+
+    def get(self, key: str) -> Doc | None:
+        if key in self.changes:
+            return self.changes[key]
+        return self.below.get(key)
+
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        merged = dict(self.below.scan(prefix))
+        for key, doc in self.changes.items():
+            if key.startswith(prefix):
+                if doc is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = doc
+        return iter(sorted(merged.items()))
+
+    def put(self, key: str, doc: Doc) -> None:
+        self.changes[key] = doc
+
+    def delete(self, key: str) -> None:
+        self.changes[key] = None
+
+
+class _Runner:
+    """What view and integration runners share: the log, the store, the failures."""
+
+    consumer: View | Integration
+
+    def __init__(self, app: Application[Any], store: ConsumerStore) -> None:
+        self.app = app
+        self.store = store
+
+    @property
+    def name(self) -> str:
+        """The consumer's name, which is also its position's name."""
+        return self.consumer.name
+
+    def _page(self, after: int, limit: int = PAGE_SIZE) -> list[Notification]:
+        topics = sorted(self.consumer.topics)
+        return list(
+            self.app.recorder.select_notifications(
+                start=after, limit=limit, topics=topics, inclusive_of_start=False
+            )
+        )
+
+    def lag(self) -> int:
+        """How many positions the consumer is behind the head of the log."""
+        head = self.app.recorder.max_notification_id() or 0
+        return max(0, head - self.store.position(self.name))
+
+
+class ViewRunner(_Runner):
+    """Keeps one view up to date, a page per transaction, exactly once."""
+
+    def __init__(self, app: Application[Any], store: ConsumerStore, view: View) -> None:
+        super().__init__(app, store)
+        self.consumer = view
+        self.view = view
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Process every event after the view's position; return how many were applied."""
+        done = 0
+        stored_version = self.store.view_version(self.name)
+        if stored_version is not None and stored_version != self.view.version:
+            logger.info("view %s changed version; rebuilding it", self.name)
+            self.store.reset_view(self.name, [self.name])
+        total = self.app.recorder.max_notification_id() or 0
+        while True:
+            position = self.store.position(self.name)
+            page = self._page(position)
+            if not page:
+                return done
+            rows = _OverlayRows(self.store.reader(self.name))
+            last = position
+            for notification in page:
+                if not self._apply(notification, rows):
+                    break
+                last = notification.id
+                done += 1
+            if last == position:
+                return done
+            try:
+                self.store.commit_view(
+                    self.name,
+                    self.view.version,
+                    {self.name: rows.changes},
+                    expected=position,
+                    position=last,
+                )
+            except PositionConflict:
+                logger.info("view %s was moved by another runner; catching up again", self.name)
+                continue
+            if progress is not None:
+                progress(last, total)
+            if last != page[-1].id:
+                return done
+
+    def _apply(self, notification: Notification, rows: _OverlayRows) -> bool:
+        """Apply one event on top of the page; on failure, retry later or park it."""
+        attempt = _OverlayRows(rows)
+        try:
+            self.view.apply(envelope_of(self.app, notification), attempt)
+        except Exception as error:  # noqa: BLE001 - a failing view never stops the others
+            return self._failed(notification.id, error)
+        rows.changes.update(attempt.changes)
+        return True
+
+    def _failed(self, position: int, error: BaseException) -> bool:
+        previous = {f.position: f for f in self.store.failures(self.name)}.get(position)
+        attempts = (previous.attempts if previous else 0) + 1
+        limit = int(getattr(self.view, "max_attempts", 1))
+        parked = attempts >= limit
+        logger.warning(
+            "view %s failed on event %d (attempt %d): %s", self.name, position, attempts, error
+        )
+        self.store.record_failure(
+            Delivery(
+                self.name, position, attempts, "parked" if parked else "retrying", _describe(error)
+            )
+        )
+        return parked
+
+
+class IntegrationRunner(_Runner):
+    """Delivers events to one integration: at least once, retried with backoff, then parked."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        store: ConsumerStore,
+        integration: Integration,
+        *,
+        backoff_seconds: float = 1.0,
+        max_backoff_seconds: float = 300.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(app, store)
+        self.consumer = integration
+        self.integration = integration
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.now = now
+
+    def idempotency_key(self, position: int) -> str:
+        """The key given with every attempt at the event at ``position``."""
+        return f"{self.name}:{position}"
+
+    def catch_up(self) -> int:
+        """Deliver due events after the position; return how many were delivered.
+
+        Stops at an event whose next attempt is not due yet, so events are delivered
+        in order; an event parked after its last attempt no longer holds the others.
+        """
+        delivered = 0
+        while True:
+            position = self.store.position(self.name)
+            page = self._page(position, limit=100)
+            if not page:
+                return delivered
+            failures = {f.position: f for f in self.store.failures(self.name)}
+            for notification in page:
+                outcome = self._deliver(notification, failures.get(notification.id))
+                if outcome is None:
+                    return delivered
+                try:
+                    self.store.advance(self.name, expected=position, position=notification.id)
+                except PositionConflict:
+                    logger.info("integration %s was moved by another runner", self.name)
+                    return delivered
+                position = notification.id
+                delivered += outcome
+
+    def _deliver(self, notification: Notification, failure: Delivery | None) -> int | None:
+        """1 if delivered, 0 if parked now, None if the event must wait for a later attempt."""
+        if failure is not None and failure.status == "parked":
+            return 0
+        due = failure.next_attempt_at if failure is not None else None
+        if due is not None and due > self.now():
+            return None
+        try:
+            envelope = envelope_of(self.app, notification)
+            self.integration.deliver(envelope, self.idempotency_key(notification.id))
+        except Exception as error:  # noqa: BLE001 - a failing integration never stops the others
+            attempts = (failure.attempts if failure else 0) + 1
+            if attempts >= self.integration.max_attempts:
+                logger.warning(
+                    "integration %s parked event %d after %d attempts: %s",
+                    self.name,
+                    notification.id,
+                    attempts,
+                    error,
+                )
+                self.store.record_failure(
+                    Delivery(self.name, notification.id, attempts, "parked", _describe(error))
+                )
+                return 0
+            delay = min(self.backoff_seconds * 2 ** (attempts - 1), self.max_backoff_seconds)
+            self.store.record_failure(
+                Delivery(
+                    self.name,
+                    notification.id,
+                    attempts,
+                    "retrying",
+                    _describe(error),
+                    self.now() + timedelta(seconds=delay),
+                )
+            )
+            return None
+        if failure is not None:
+            self.store.clear_failure(self.name, notification.id)
+        return 1
+
+    def retry_parked(self, position: int) -> bool:
+        """Deliver a parked event again now; True if it went through (it is then cleared)."""
+        notification = self._one(position)
+        try:
+            self.integration.deliver(
+                envelope_of(self.app, notification), self.idempotency_key(position)
+            )
+        except Exception as error:  # noqa: BLE001 - reported in the failure record
+            parked = {f.position: f for f in self.store.failures(self.name)}.get(position)
+            attempts = (parked.attempts if parked else 0) + 1
+            self.store.record_failure(
+                Delivery(self.name, position, attempts, "parked", _describe(error))
+            )
+            return False
+        self.store.clear_failure(self.name, position)
+        return True
+
+    def skip_parked(self, position: int) -> None:
+        """Give up on a parked event: forget its failure record."""
+        self.store.clear_failure(self.name, position)
+
+    def _one(self, position: int) -> Notification:
+        found = self.app.recorder.select_notifications(start=position, limit=1)
+        if not found or found[0].id != position:
+            raise LookupError(f"no event at position {position}")
+        return found[0]
