@@ -8,7 +8,7 @@ core names adapters by topic strings and never imports them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, ClassVar, cast
 from uuid import UUID
@@ -20,16 +20,22 @@ from eventsourcing.utils import resolve_topic
 from rotation_domain._commands_program import ProgramCommands
 from rotation_domain._inputs import an_id
 from rotation_domain._service import Authorizer
+from rotation_domain.consumers import ConsumerStore
 from rotation_domain.employee import Employee
-from rotation_domain.errors import InvalidInput, UnknownId
+from rotation_domain.errors import CommandVetoed, InvalidInput, NotAuthorized, UnknownId
+from rotation_domain.event_consumers import Consumers, ConsumerStatus
+from rotation_domain.plugin_manager import PluginInfo, Plugins, load_plugins
 from rotation_domain.program import PROGRAM_ID, Program
 from rotation_domain.roster import MonthRoster
+from rotation_domain.runners import Progress
 from rotation_domain.values import Policy
+from rotation_domain.view_queries import ViewQueries
 
 __all__ = ["DEFAULT_STORE", "RotationApplication", "RotationProgram", "open_program"]
 
 DEFAULT_STORE = "sqlite:///rotation.db"
 SETTINGS_TOPIC = "adapters.store_urls:settings_for_url"
+CONSUMER_STORE_TOPIC = "adapters.consumer_stores:consumer_store_for"
 
 
 class RotationApplication(Application[UUID]):
@@ -59,12 +65,68 @@ class RotationProgram(ProgramCommands):
     def __init__(
         self,
         app: RotationApplication,
+        consumers: Consumers,
+        plugins: Plugins,
         *,
         today: Callable[[], date] = date.today,
         authorize: Authorizer | None = None,
+        inline: bool = True,
     ) -> None:
-        super().__init__(app, today=today, authorize=authorize)
+        super().__init__(
+            app,
+            today=today,
+            authorize=authorize or self._authorize_by_plugins,
+            veto=self._veto_by_plugins,
+            after_commit=consumers.catch_up if inline else None,
+        )
         self.app = app
+        self.consumers = consumers
+        self.plugin_manager = plugins
+        self.views = ViewQueries(consumers)
+        if inline:
+            consumers.catch_up()
+
+    def _authorize_by_plugins(self, actor: str, action: str, context: dict[str, Any]) -> None:
+        allowed = self.plugin_manager.hook.rotation_authorize(
+            action=action, actor=actor, context=context
+        )
+        if allowed is False:
+            raise NotAuthorized(
+                f"{actor} may not {action.replace('_', ' ')}: the authorization policy refused it",
+                actor=actor,
+                action=action,
+            )
+
+    def _veto_by_plugins(self, actor: str, action: str, context: dict[str, Any]) -> None:
+        reasons = self.plugin_manager.hook.rotation_validate_command(
+            action=action, actor=actor, context=context
+        )
+        for reason in reasons:
+            if reason:
+                raise CommandVetoed(
+                    f"{action.replace('_', ' ')} refused by a company rule: {reason}",
+                    action=action,
+                    reason=reason,
+                )
+
+    def rebuild(self, view: str | None = None, progress: Progress | None = None) -> None:
+        """Drop a view's rows (every view's without a name) and replay the log into it.
+
+        Integrations are never re-fired by a rebuild.
+        """
+        self.consumers.rebuild(view, progress)
+
+    def catch_up(self) -> None:
+        """Bring every view and integration up to the head of the log now."""
+        self.consumers.catch_up()
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin found: loaded, blocked or failed."""
+        return list(self.plugin_manager.infos)
+
+    def consumer_status(self) -> list[ConsumerStatus]:
+        """Every view's and integration's position, lag and failures."""
+        return self.consumers.status()
 
     def policy(self) -> Policy:
         """The program's current policy."""
@@ -84,6 +146,7 @@ class RotationProgram(ProgramCommands):
 
     def close(self) -> None:
         """Release the store's connections."""
+        self.consumers.close()
         self.app.close()
 
     def __enter__(self) -> RotationProgram:
@@ -99,6 +162,8 @@ def open_program(
     today: Callable[[], date] = date.today,
     authorize: Authorizer | None = None,
     settings: dict[str, str] | None = None,
+    plugins: Iterable[object] = (),
+    inline: bool | None = None,
 ) -> RotationProgram:
     """Open the program stored at ``url``.
 
@@ -110,7 +175,12 @@ def open_program(
         authorize: Called as ``authorize(actor, action, context)`` before each command;
             raises `NotAuthorized` to refuse it.
         settings: Extra eventsourcing settings (``COMPRESSOR_TOPIC``, ``CIPHER_KEY``,
-            ``AGGREGATE_CACHE_MAXSIZE``...), applied over those derived from the URL.
+            ``AGGREGATE_CACHE_MAXSIZE``...), applied over those derived from the URL;
+            plugins receive them too.
+        plugins: Plugin objects or modules to register besides the default plugins and
+            the ``rotation_domain`` entry points.
+        inline: Whether views and integrations catch up after each command. Default:
+            yes for memory and SQLite, no for PostgreSQL (run ``rotation worker``).
 
     Raises:
         InvalidInput: the URL is not one the library understands.
@@ -127,4 +197,32 @@ def open_program(
         raise InvalidInput(str(error), url=store) from None
     env.setdefault("AGGREGATE_CACHE_MAXSIZE", "1000")
     env.update(settings or {})
-    return RotationProgram(RotationApplication(env=env), today=today, authorize=authorize)
+    loaded = load_plugins(plugins, environ=os.environ)
+    app = RotationApplication(env=env)
+    make_store = cast(
+        Callable[[dict[str, str]], ConsumerStore], resolve_topic(CONSUMER_STORE_TOPIC)
+    )
+    consumers = Consumers(
+        app,
+        make_store(env),
+        _collect(loaded, "rotation_views", env),
+        _collect(loaded, "rotation_integrations", env),
+        backoff_seconds=float(env.get("ROTATION_RETRY_BACKOFF_SECONDS", "1.0")),
+    )
+    if inline is None:
+        inline = env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres"
+    return RotationProgram(app, consumers, loaded, today=today, authorize=authorize, inline=inline)
+
+
+def _collect(plugins: Plugins, hook: str, settings: dict[str, str]) -> list[Any]:
+    """Call a registration hook on each plugin separately, remembering who gave what."""
+    found: list[Any] = []
+    caller = getattr(plugins.hook, hook)
+    for impl in caller.get_hookimpls():
+        try:
+            given = impl.function(settings=settings) or ()
+        except Exception as error:  # noqa: BLE001 - a failing plugin is reported, not fatal
+            plugins.failed(impl.plugin_name, f"{hook} raised {error!r}")
+            continue
+        found.extend((impl.plugin_name, consumer) for consumer in given)
+    return found

@@ -1,0 +1,260 @@
+"""The consumer store of a SQLite event store, in the same database file as the events.
+
+The store opens one connection of its own (autocommit, busy timeout 10 s, WAL, as
+eventsourcing sets it) and guards it with a lock, so runners on several threads may
+share a store; runners in other processes open stores of their own and SQLite
+serialises their writes. Every write is one ``BEGIN IMMEDIATE`` transaction, which
+takes the database's write lock before it reads the position it checks.
+
+Tables (created if they do not exist)::
+
+    rotation_consumer_positions(consumer TEXT PRIMARY KEY, position INTEGER NOT NULL,
+                                view_version INTEGER)
+    rotation_view_rows(view TEXT, key TEXT, doc TEXT NOT NULL, PRIMARY KEY(view, key))
+    rotation_deliveries(consumer TEXT, position INTEGER, attempts INTEGER, status TEXT,
+                        last_error TEXT, next_attempt_at TEXT,
+                        PRIMARY KEY(consumer, position))
+
+An in-memory database (``:memory:``, ``mode=memory``) is refused: each connection to
+one would see a database of its own, so views need a file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from adapters.consumer_stores import (
+    Doc,
+    decode_doc,
+    delivery_from_row,
+    delivery_row,
+    encode_changes,
+    prefix_end,
+)
+from rotation_domain.consumers import PositionConflict
+
+if TYPE_CHECKING:
+    from rotation_domain.consumers import Delivery, RowsReader, ViewChanges
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT", "SQLiteConsumerStore"]
+
+DEFAULT_BUSY_TIMEOUT: Final = 10.0
+"""Seconds a write waits for another connection's write lock."""
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS rotation_consumer_positions ("
+    " consumer TEXT PRIMARY KEY, position INTEGER NOT NULL, view_version INTEGER)",
+    "CREATE TABLE IF NOT EXISTS rotation_view_rows ("
+    " view TEXT, key TEXT, doc TEXT NOT NULL, PRIMARY KEY (view, key))",
+    "CREATE TABLE IF NOT EXISTS rotation_deliveries ("
+    " consumer TEXT, position INTEGER, attempts INTEGER, status TEXT, last_error TEXT,"
+    " next_attempt_at TEXT, PRIMARY KEY (consumer, position))",
+)
+_SELECT_POSITION = (
+    "SELECT position, view_version FROM rotation_consumer_positions WHERE consumer = ?"
+)
+_PUT_POSITION = (
+    "INSERT INTO rotation_consumer_positions (consumer, position, view_version) VALUES (?, ?, ?)"
+    " ON CONFLICT (consumer) DO UPDATE SET position = excluded.position,"
+    " view_version = excluded.view_version"
+)
+_PUT_ROW = (
+    "INSERT INTO rotation_view_rows (view, key, doc) VALUES (?, ?, ?)"
+    " ON CONFLICT (view, key) DO UPDATE SET doc = excluded.doc"
+)
+_DELETE_ROW = "DELETE FROM rotation_view_rows WHERE view = ? AND key = ?"
+_GET_ROW = "SELECT doc FROM rotation_view_rows WHERE view = ? AND key = ?"
+_SCAN = "SELECT key, doc FROM rotation_view_rows WHERE view = ?"
+_PUT_DELIVERY = (
+    "INSERT OR REPLACE INTO rotation_deliveries"
+    " (consumer, position, attempts, status, last_error, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_SELECT_DELIVERIES = (
+    "SELECT consumer, position, attempts, status, last_error, next_attempt_at"
+    " FROM rotation_deliveries WHERE consumer = ? ORDER BY position"
+)
+
+
+def _is_memory(path: str) -> bool:
+    return not path or ":memory:" in path or "mode=memory" in path
+
+
+class SQLiteConsumerStore:
+    """A `rotation_domain.consumers.ConsumerStore` in a SQLite database file.
+
+    Args:
+        path: The events' database (eventsourcing's ``SQLITE_DBNAME``): a file path,
+            or a ``file:`` URI.
+        busy_timeout: Seconds a write waits for another connection's write lock.
+
+    Raises:
+        ValueError: ``path`` names an in-memory database: views need a file.
+        sqlite3.Error: The database cannot be opened or its tables created.
+    """
+
+    def __init__(self, path: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        if _is_memory(path):
+            msg = (
+                f"the consumer store needs a SQLite database file, not {path!r}: an"
+                " in-memory database is private to each connection, so its views"
+                " could not share it with the events (use sqlite:///file.db or memory:)"
+            )
+            raise ValueError(msg)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            path, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            (mode,) = self._conn.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            with self._write() as conn:
+                for statement in _CREATE:
+                    conn.execute(statement)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def position(self, consumer: str) -> int:
+        """The position of the last event the consumer finished (0 before any)."""
+        row = self._read_one(_SELECT_POSITION, (consumer,))
+        return 0 if row is None else int(row[0])
+
+    def view_version(self, consumer: str) -> int | None:
+        """The view version the consumer's rows were built with, if any."""
+        row = self._read_one(_SELECT_POSITION, (consumer,))
+        return None if row is None or row[1] is None else int(row[1])
+
+    def reader(self, view: str) -> RowsReader:
+        """Read access to a view's committed rows (it sees later commits too)."""
+        return _SQLiteRows(self, view)
+
+    def commit_view(
+        self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
+    ) -> None:
+        """Write row changes and move the position from ``expected`` to ``position``.
+
+        Raises:
+            PositionConflict: The position is not ``expected``; nothing is written.
+            TypeError: A document is not JSON; nothing is written.
+        """
+        upserts, deletes = encode_changes(changes)
+        with self._write() as conn:
+            self._check(conn, consumer, expected)
+            if upserts:
+                conn.executemany(_PUT_ROW, upserts)
+            if deletes:
+                conn.executemany(_DELETE_ROW, deletes)
+            conn.execute(_PUT_POSITION, (consumer, position, version))
+
+    def reset_view(self, consumer: str, views: Sequence[str]) -> None:
+        """Drop the views' rows and the consumer's position and failures."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM rotation_consumer_positions WHERE consumer = ?", (consumer,))
+            conn.executemany("DELETE FROM rotation_view_rows WHERE view = ?", [(v,) for v in views])
+            conn.execute("DELETE FROM rotation_deliveries WHERE consumer = ?", (consumer,))
+
+    def advance(self, consumer: str, *, expected: int, position: int) -> None:
+        """Move an integration's position from ``expected`` to ``position``.
+
+        Raises:
+            PositionConflict: The position is not ``expected``.
+        """
+        with self._write() as conn:
+            self._check(conn, consumer, expected)
+            conn.execute(
+                "INSERT INTO rotation_consumer_positions (consumer, position) VALUES (?, ?)"
+                " ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+                (consumer, position),
+            )
+
+    def record_failure(self, delivery: Delivery) -> None:
+        """Remember a failing or parked delivery, replacing the event's earlier record."""
+        with self._write() as conn:
+            conn.execute(_PUT_DELIVERY, delivery_row(delivery))
+
+    def failures(self, consumer: str) -> list[Delivery]:
+        """The consumer's failing and parked events, by position."""
+        rows = self._read_all(_SELECT_DELIVERIES, (consumer,))
+        return [delivery_from_row(row) for row in rows]
+
+    def clear_failure(self, consumer: str, position: int) -> None:
+        """Forget the failure record of one event, if any."""
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM rotation_deliveries WHERE consumer = ? AND position = ?",
+                (consumer, position),
+            )
+
+    def positions(self) -> Mapping[str, int]:
+        """Every consumer's position."""
+        rows = self._read_all("SELECT consumer, position FROM rotation_consumer_positions", ())
+        return {str(consumer): int(position) for consumer, position in rows}
+
+    def close(self) -> None:
+        """Close the store's connection (again is harmless)."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:  # SQLite ends it itself on some errors
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _read_one(self, sql: str, params: tuple[str, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def _read_all(self, sql: str, params: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            rows: list[tuple[Any, ...]] = self._conn.execute(sql, params).fetchall()
+        return rows
+
+    @staticmethod
+    def _check(conn: sqlite3.Connection, consumer: str, expected: int) -> None:
+        row = conn.execute(_SELECT_POSITION, (consumer,)).fetchone()
+        stored = 0 if row is None else int(row[0])
+        if stored != expected:
+            msg = f"consumer {consumer!r} is at position {stored}, not {expected}"
+            raise PositionConflict(msg)
+
+
+class _SQLiteRows:
+    """A view's committed rows in a `SQLiteConsumerStore`."""
+
+    def __init__(self, store: SQLiteConsumerStore, view: str) -> None:
+        self._store = store
+        self._view = view
+
+    def get(self, key: str) -> Doc | None:
+        """The document stored under ``key``, or None."""
+        row = self._store._read_one(_GET_ROW, (self._view, key))
+        return None if row is None else decode_doc(str(row[0]))
+
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        """Every (key, document) whose key starts with ``prefix``, ordered by key.
+
+        The rows are read, in one statement, when ``scan`` is called.
+        """
+        sql, params = _SCAN, [self._view]
+        if prefix:
+            sql, params = f"{sql} AND key >= ?", [*params, prefix]
+            end = prefix_end(prefix)
+            if end is not None:
+                sql, params = f"{sql} AND key < ?", [*params, end]
+        rows = self._store._read_all(f"{sql} ORDER BY key", tuple(params))
+        return ((str(key), decode_doc(str(doc))) for key, doc in rows)
