@@ -1,22 +1,25 @@
-"""``rotation worker``: run the program's consumers in server mode (PostgreSQL).
+"""``rotation worker``: run the program's consumers in their own process.
 
-Each consumer (view or integration) is held by exactly one worker at a time through a
-PostgreSQL session-level advisory lock. A worker that dies loses its connection, the
-server releases its locks, and another worker takes the consumers over at its next
-round (every ``claim_interval`` seconds). Live events arrive by LISTEN/NOTIFY on the
-events table's channel, so a worker wakes as soon as a command commits.
+On PostgreSQL each consumer (view or integration) is held by exactly one worker at a
+time through a session-level advisory lock. A worker that dies loses its connection,
+the server releases its locks, and another worker takes the consumers over at its
+next round (every ``claim_interval`` seconds). Live events arrive by LISTEN/NOTIFY on
+the events table's channel, so a worker wakes as soon as a command commits.
+
+On SQLite one worker holds every consumer through an exclusive lock on a file beside
+the database (released by the operating system if the worker dies) and watches the
+log by polling it every ``poll_interval`` seconds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-
-import psycopg
-from psycopg import sql
 
 from rotation_domain import RotationProgram
 
@@ -34,6 +37,8 @@ def lock_key(consumer: str) -> int:
 
 def conninfo_of(settings: dict[str, str]) -> str:
     """A libpq connection string from the eventsourcing PostgreSQL settings."""
+    import psycopg
+
     return psycopg.conninfo.make_conninfo(
         host=settings["POSTGRES_HOST"],
         port=settings.get("POSTGRES_PORT", "5432"),
@@ -51,25 +56,32 @@ class Worker:
         program: RotationProgram,
         *,
         claim_interval: float = 1.0,
+        poll_interval: float = 0.01,
         on_claim: Callable[[str], None] | None = None,
     ) -> None:
-        settings = dict(program.app.env.items()) if hasattr(program.app.env, "items") else {}
-        if settings.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
-            raise ValueError("rotation worker runs on a PostgreSQL store (postgresql://...)")
+        settings = dict(program.app.env.items())
+        module = settings.get("PERSISTENCE_MODULE")
+        if module not in ("eventsourcing.postgres", "eventsourcing.sqlite"):
+            raise ValueError(
+                f"rotation worker runs on a PostgreSQL or SQLite file store, not on {module!r}"
+            )
         self.program = program
-        self.conninfo = conninfo_of(settings)
+        self.postgres = module == "eventsourcing.postgres"
+        self.conninfo = conninfo_of(settings) if self.postgres else ""
+        self.sqlite_path = settings.get("SQLITE_DBNAME", "")
         self.claim_interval = claim_interval
+        self.poll_interval = poll_interval
         self.on_claim = on_claim
         self.held: set[str] = set()
         self.stopping = threading.Event()
         recorder: Any = program.app.recorder
-        self.channel: str = recorder.channel_name
+        self.channel: str = getattr(recorder, "channel_name", "")
 
     def _runners(self) -> dict[str, Any]:
         consumers = self.program.consumers
         return {**consumers.views, **consumers.integrations}
 
-    def _claim(self, locks: psycopg.Connection[Any]) -> None:
+    def _claim(self, locks: Any) -> None:
         for name in self._runners():
             if name in self.held:
                 continue
@@ -91,7 +103,41 @@ class Worker:
                 logger.exception("consumer %s could not catch up", name)
 
     def run(self) -> None:
-        """Work until `stop` is called: claim consumers, run them, wait for NOTIFY."""
+        """Work until `stop` is called: claim consumers, run them, wait for new events."""
+        if self.postgres:
+            self._run_postgres()
+        else:
+            self._run_sqlite()
+
+    def _run_sqlite(self) -> None:
+        lock_path = Path(f"{self.sqlite_path}.worker.lock")
+        with lock_path.open("a") as lock_file:
+            while not self.stopping.is_set():
+                try:
+                    fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self.stopping.wait(self.claim_interval)
+                    continue
+                break
+            else:
+                return
+            for name in self._runners():
+                self.held.add(name)
+                if self.on_claim is not None:
+                    self.on_claim(name)
+            seen = -1
+            while not self.stopping.is_set():
+                head = self.program.app.recorder.max_notification_id() or 0
+                if head != seen:
+                    self._run_held()
+                    seen = head
+                self.stopping.wait(self.poll_interval)
+            self.held.clear()
+
+    def _run_postgres(self) -> None:
+        import psycopg
+        from psycopg import sql
+
         with (
             psycopg.connect(self.conninfo, autocommit=True) as locks,
             psycopg.connect(self.conninfo, autocommit=True) as listener,
