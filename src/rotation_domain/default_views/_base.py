@@ -1,0 +1,187 @@
+"""What the default views share: dispatch by topic, row keys, dates, and two row patterns.
+
+The two patterns keep every view's ``apply`` independent of the order in which events
+of *different* aggregates arrive:
+
+- `DatedDocs`: one document per thing, keyed by a date so that queries over a period
+  scan only the months of that period, with a pointer per id to find it again.
+- `revise` and `shift`: a document per thing plus summary rows of counters (per
+  department, per mentor) that always equal the sum of the things' contributions:
+  changing a thing moves its old contribution out and its new one in.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, timedelta
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import quote
+
+from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
+
+Handler = Callable[[Envelope, Rows], None]
+Counts = dict[str, int]
+Contribution = dict[str, Counts]
+"""Per summary row key, the counters one document adds to that row."""
+
+TOPIC_PREFIX = "rotation_domain:"
+
+
+def topic(event_name: str) -> str:
+    """The stable topic of one of the library's events, such as ``RotationPlanned``."""
+    return TOPIC_PREFIX + event_name
+
+
+class HandlerView:
+    """A view whose ``apply`` calls the handler registered for the event's topic.
+
+    Subclasses set ``name``, ``handlers`` (topic -> pure function of the envelope and the
+    rows) and ``topics = frozenset(handlers)``. Events of other topics are ignored.
+    """
+
+    name: str = ""
+    version: int = 1
+    topics: frozenset[str] = frozenset()
+    handlers: Mapping[str, Handler] = MappingProxyType({})
+
+    def apply(self, envelope: Envelope, rows: Rows) -> None:
+        """Fold one event into the view's rows (events of other topics are ignored)."""
+        handler = self.handlers.get(envelope.topic)
+        if handler is not None:
+            handler(envelope, rows)
+
+
+def key(*parts: object) -> str:
+    """A row key from parts joined by ``/``; text parts are escaped so they hold no ``/``."""
+    return "/".join(quote(part, safe="") if isinstance(part, str) else str(part) for part in parts)
+
+
+def iso(day: date | None) -> str | None:
+    """A date as ``YYYY-MM-DD`` text, or None."""
+    return None if day is None else day.isoformat()
+
+
+def parse_day(text: Any) -> date | None:
+    """The date a document holds as ISO text, or None."""
+    return date.fromisoformat(text) if isinstance(text, str) else None
+
+
+def event_day(envelope: Envelope, field: str = "on") -> date:
+    """The event's business date ``field``, or the day it was recorded when it has none."""
+    day = getattr(envelope.event, field, None)
+    return day if isinstance(day, date) else envelope.timestamp.date()
+
+
+def copied(doc: Doc | None) -> Doc:
+    """A deep copy of a document (or a new empty one), safe to change before `put`."""
+    return copy.deepcopy(doc) if doc is not None else {}
+
+
+def months(first: date, last: date) -> Iterator[str]:
+    """Every month touched by the days from ``first`` to ``last``, as ``YYYY-MM``."""
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        yield f"{year:04d}-{month:02d}"
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def days(first: date, last: date) -> Iterator[date]:
+    """Every day from ``first`` to ``last``, both included."""
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+class DatedDocs:
+    """Documents of one kind, each keyed by its date (``<kind>/<YYYY-MM-DD>/<id>``).
+
+    A pointer row per id (``<kind>@/<id>``) remembers where the document is, so that
+    events naming only the id find it, and a change of date moves it. A document
+    whose date is not known yet lives under ``<kind>/undated/<id>``.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def _pointer(self, ident: str) -> str:
+        return key(f"{self.kind}@", ident)
+
+    def get(self, rows: RowsReader, ident: str) -> Doc | None:
+        """A copy of the document of ``ident``, or None."""
+        pointer = rows.get(self._pointer(ident))
+        return None if pointer is None else copied(rows.get(pointer["key"]))
+
+    def put(self, rows: Rows, ident: str, day: str | None, doc: Doc) -> None:
+        """Store the document of ``ident`` under ``day``, moving it if its day changed."""
+        where = key(self.kind, day or "undated", ident)
+        pointer = rows.get(self._pointer(ident))
+        if pointer is not None and pointer["key"] != where:
+            rows.delete(pointer["key"])
+        if pointer is None or pointer["key"] != where:
+            rows.put(self._pointer(ident), {"key": where})
+        rows.put(where, doc)
+
+    def delete(self, rows: Rows, ident: str) -> None:
+        """Forget the document of ``ident``."""
+        pointer = rows.get(self._pointer(ident))
+        if pointer is not None:
+            rows.delete(pointer["key"])
+            rows.delete(self._pointer(ident))
+
+    def between(self, rows: RowsReader, first: date, last: date) -> Iterator[Doc]:
+        """The documents dated in the months from ``first`` to ``last`` (filter the days)."""
+        for month in months(first, last):
+            for _, doc in rows.scan(f"{self.kind}/{month}-"):
+                yield doc
+
+
+def shift(rows: Rows, old: Contribution, new: Contribution) -> None:
+    """Replace a thing's contribution ``old`` by ``new`` in the summary rows' ``counts``.
+
+    Counters that reach zero are dropped, so a summary row equals the sum of the
+    contributions of the things it summarises, whatever order they changed in.
+    """
+    for row_key in sorted(old.keys() | new.keys()):
+        before, after = old.get(row_key, {}), new.get(row_key, {})
+        delta = {n: after.get(n, 0) - before.get(n, 0) for n in before.keys() | after.keys()}
+        delta = {n: d for n, d in delta.items() if d}
+        if not delta:
+            continue
+        doc = copied(rows.get(row_key))
+        counts: Counts = doc.setdefault("counts", {})
+        for counter, change in delta.items():
+            value = counts.get(counter, 0) + change
+            if value:
+                counts[counter] = value
+            else:
+                counts.pop(counter, None)
+        rows.put(row_key, doc)
+
+
+def revise(
+    rows: Rows,
+    doc_key: str,
+    change: Callable[[Doc], None],
+    contribution: Callable[[Doc], Contribution],
+) -> Doc:
+    """Change the document under ``doc_key`` and move its contribution to the summaries."""
+    before = rows.get(doc_key)
+    doc = copied(before)
+    change(doc)
+    rows.put(doc_key, doc)
+    shift(rows, contribution(before) if before is not None else {}, contribution(doc))
+    return doc
+
+
+def counts_of(doc: Doc | None) -> Counts:
+    """The counters of a summary row."""
+    return dict(doc.get("counts", {})) if doc is not None else {}
+
+
+def tagged(counts: Counts, tag: str) -> dict[str, int]:
+    """The counters named ``<tag>:<name>``, by name (for example participants hosted)."""
+    prefix = f"{tag}:"
+    return {name[len(prefix) :]: n for name, n in counts.items() if name.startswith(prefix)}
