@@ -8,10 +8,8 @@ from uuid import UUID
 from rotation_domain._commands_mentoring import MentoringCommands
 from rotation_domain._inputs import a_date, an_id, optional_text, text
 from rotation_domain._service import UnitOfWork
-from rotation_domain.errors import ImprovementRequired
 from rotation_domain.improvement import Improvement
 from rotation_domain.rotation import Rotation
-from rotation_domain.values import RotationStatus
 
 __all__ = ["ImprovementCommands"]
 
@@ -97,18 +95,6 @@ class ImprovementCommands(MentoringCommands):
             rotation = unit.get(Rotation, found.rotation_id)
             self._check(unit, "withdraw_improvement", improvement=found)
             found.withdraw(why, actor=unit.actor)
-            if rotation.status is RotationStatus.COMPLETED:
-                live = sum(
-                    1
-                    for other in rotation.improvement_ids
-                    if unit.get(Improvement, other).counts_as_payback
-                )
-                if live < 1:
-                    raise ImprovementRequired(
-                        f"improvement {found.id} is the only payback of completed rotation "
-                        f"{rotation.id} and cannot be withdrawn (R8)",
-                        improvement=found.id,
-                        rotation=rotation.id,
-                    )
+            rotation.unlink_improvement(found.id, actor=unit.actor)
 
         self._run(actor, command)

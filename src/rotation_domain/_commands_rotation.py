@@ -15,7 +15,6 @@ from rotation_domain.errors import (
     InvalidTransition,
     NotAnITEmployee,
 )
-from rotation_domain.improvement import Improvement
 from rotation_domain.mentorship import Mentorship
 from rotation_domain.policies import Booking, check_length
 from rotation_domain.roster import months_of
@@ -160,12 +159,7 @@ class RotationCommands(DirectoryCommands):
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
             self._check(unit, "complete_rotation", rotation=found)
-            live = sum(
-                1
-                for improvement_id in found.improvement_ids
-                if unit.get(Improvement, improvement_id).counts_as_payback
-            )
-            found.complete(day, live_improvements=live, actor=unit.actor)
+            found.complete(day, actor=unit.actor)
 
         self._run(actor, command)
 

@@ -45,6 +45,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
     finished_on: date | None
     observations: tuple[Observation, ...]
     improvement_ids: tuple[UUID, ...]
+    withdrawn_improvement_ids: tuple[UUID, ...]
     flags: tuple[str, ...]
 
     class Event(ProgramAggregate.Event):
@@ -116,6 +117,19 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
             """Evolve the aggregate's state by this event."""
             aggregate.improvement_ids = (*aggregate.improvement_ids, self.improvement_id)
 
+    class ImprovementUnlinked(Event):
+        """An improvement of the rotation was withdrawn: it no longer counts as payback (R8)."""
+
+        TOPIC = "rotation_domain:ImprovementUnlinked"
+        improvement_id: UUID
+
+        def apply(self, aggregate: Rotation) -> None:
+            """Evolve the aggregate's state by this event."""
+            aggregate.withdrawn_improvement_ids = (
+                *aggregate.withdrawn_improvement_ids,
+                self.improvement_id,
+            )
+
     class RotationCompleted(Event):
         """The rotation ended with its payback proposed (R8)."""
 
@@ -160,6 +174,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         self.finished_on = None
         self.observations = ()
         self.improvement_ids = ()
+        self.withdrawn_improvement_ids = ()
         self.flags = ()
 
     @classmethod
@@ -303,6 +318,27 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         self.check_can_propose()
         self._trigger(self.ImprovementLinked, actor=actor, improvement_id=improvement_id)
 
+    @property
+    def live_improvements(self) -> int:
+        """Improvements proposed for the rotation and not withdrawn (R8)."""
+        return len(self.improvement_ids) - len(self.withdrawn_improvement_ids)
+
+    def unlink_improvement(self, improvement_id: UUID, *, actor: str) -> None:
+        """Stop counting a withdrawn improvement; a completed rotation keeps its last one (R8)."""
+        if improvement_id not in self.improvement_ids:
+            raise InvalidTransition(
+                f"improvement {improvement_id} does not belong to rotation {self.id}",
+                rotation=self.id,
+            )
+        if self.status is RotationStatus.COMPLETED and self.live_improvements <= 1:
+            raise ImprovementRequired(
+                f"improvement {improvement_id} is the only payback of completed rotation "
+                f"{self.id} and cannot be withdrawn (R8)",
+                improvement=improvement_id,
+                rotation=self.id,
+            )
+        self._trigger(self.ImprovementUnlinked, actor=actor, improvement_id=improvement_id)
+
     def check_session_date(self, on: date) -> None:
         """R6: sessions are held inside the rotation's window, once it has started."""
         self._require(
@@ -310,7 +346,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         )
         self._require_in_window("a mentor session", on)
 
-    def complete(self, on: date, *, live_improvements: int, actor: str) -> None:
+    def complete(self, on: date, *, actor: str) -> None:
         """End the rotation; R8 needs at least one improvement proposed and not withdrawn."""
         self._require("complete", RotationStatus.IN_PROGRESS)
         if self.started_on is not None and on < self.started_on:
@@ -320,6 +356,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
                 rotation=self.id,
                 day=on,
             )
+        live_improvements = self.live_improvements
         if live_improvements < 1:
             raise ImprovementRequired(
                 f"rotation {self.id} cannot be completed: {self.participant} has proposed no "
