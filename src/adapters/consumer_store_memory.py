@@ -20,7 +20,7 @@ from adapters.consumer_stores import (
     delivery_row,
     encode_changes,
 )
-from rotation_domain.consumers import PositionConflict
+from rotation_domain.consumers import PositionConflict, ViewCommit
 
 if TYPE_CHECKING:
     from rotation_domain.consumers import Delivery, RowsReader, ViewChanges
@@ -60,14 +60,25 @@ class MemoryConsumerStore:
             PositionConflict: The position is not ``expected``; nothing is written.
             TypeError: A document is not JSON; nothing is written.
         """
-        upserts, deletes = encode_changes(changes)
+        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
+
+    def commit_views(self, commits: Sequence[ViewCommit]) -> None:
+        """Do several view commits at once: all of them or none.
+
+        Raises:
+            PositionConflict: A position is not its commit's ``expected``; nothing is written.
+            TypeError: A document is not JSON; nothing is written.
+        """
+        encoded = [(commit, *encode_changes(commit.changes)) for commit in commits]
         with self._lock:
-            self._check(consumer, expected)
-            for view, key, text in upserts:
-                self._rows.setdefault(view, {})[key] = text
-            for view, key in deletes:
-                self._rows.get(view, {}).pop(key, None)
-            self._positions[consumer] = (position, version)
+            for commit in commits:
+                self._check(commit.consumer, commit.expected)
+            for commit, upserts, deletes in encoded:
+                for view, key, text in upserts:
+                    self._rows.setdefault(view, {})[key] = text
+                for view, key in deletes:
+                    self._rows.get(view, {}).pop(key, None)
+                self._positions[commit.consumer] = (commit.position, commit.version)
 
     def reset_view(self, consumer: str, views: Sequence[str]) -> None:
         """Drop the views' rows and the consumer's position and failures."""

@@ -42,7 +42,7 @@ from adapters.consumer_stores import (
     encode_changes,
     prefix_end,
 )
-from rotation_domain.consumers import PositionConflict
+from rotation_domain.consumers import PositionConflict, ViewCommit
 
 if TYPE_CHECKING:
     from psycopg.rows import TupleRow
@@ -191,16 +191,31 @@ class PostgresConsumerStore:
             PositionConflict: The position is not ``expected``; nothing is written.
             TypeError: A document is not JSON; nothing is written.
         """
-        upserts, deletes = encode_changes(changes)
+        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
+
+    def commit_views(self, commits: Sequence[ViewCommit]) -> None:
+        """Do several view commits in one transaction: all of them or none.
+
+        Raises:
+            PositionConflict: A position is not its commit's ``expected``; nothing is written.
+            TypeError: A document is not JSON; nothing is written.
+        """
+        encoded = [(commit, *encode_changes(commit.changes)) for commit in commits]
         with self._pool.connection() as conn, conn.transaction():
-            if expected == 0:
-                moved = conn.execute(self._sql["first_view"], (consumer, position, version))
-            else:
-                moved = conn.execute(
-                    self._sql["move_view"], (position, version, consumer, expected)
-                )
-            if moved.rowcount != 1:
-                self._conflict(conn, consumer, expected)
+            for commit, _, _ in encoded:
+                if commit.expected == 0:
+                    moved = conn.execute(
+                        self._sql["first_view"], (commit.consumer, commit.position, commit.version)
+                    )
+                else:
+                    moved = conn.execute(
+                        self._sql["move_view"],
+                        (commit.position, commit.version, commit.consumer, commit.expected),
+                    )
+                if moved.rowcount != 1:
+                    self._conflict(conn, commit.consumer, commit.expected)
+            upserts = [row for _, rows, _ in encoded for row in rows]
+            deletes = [row for _, _, rows in encoded for row in rows]
             if upserts:
                 conn.execute(self._sql["put_rows"], _columns(upserts))
             if deletes:

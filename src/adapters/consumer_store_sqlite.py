@@ -35,7 +35,7 @@ from adapters.consumer_stores import (
     encode_changes,
     prefix_end,
 )
-from rotation_domain.consumers import PositionConflict
+from rotation_domain.consumers import PositionConflict, ViewCommit
 
 if TYPE_CHECKING:
     from rotation_domain.consumers import Delivery, RowsReader, ViewChanges
@@ -144,14 +144,24 @@ class SQLiteConsumerStore:
             PositionConflict: The position is not ``expected``; nothing is written.
             TypeError: A document is not JSON; nothing is written.
         """
-        upserts, deletes = encode_changes(changes)
+        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
+
+    def commit_views(self, commits: Sequence[ViewCommit]) -> None:
+        """Do several view commits in one transaction: all of them or none.
+
+        Raises:
+            PositionConflict: A position is not its commit's ``expected``; nothing is written.
+            TypeError: A document is not JSON; nothing is written.
+        """
+        encoded = [(commit, *encode_changes(commit.changes)) for commit in commits]
         with self._write() as conn:
-            self._check(conn, consumer, expected)
-            if upserts:
-                conn.executemany(_PUT_ROW, upserts)
-            if deletes:
-                conn.executemany(_DELETE_ROW, deletes)
-            conn.execute(_PUT_POSITION, (consumer, position, version))
+            for commit, upserts, deletes in encoded:
+                self._check(conn, commit.consumer, commit.expected)
+                if upserts:
+                    conn.executemany(_PUT_ROW, upserts)
+                if deletes:
+                    conn.executemany(_DELETE_ROW, deletes)
+                conn.execute(_PUT_POSITION, (commit.consumer, commit.position, commit.version))
 
     def reset_view(self, consumer: str, views: Sequence[str]) -> None:
         """Drop the views' rows and the consumer's position and failures."""

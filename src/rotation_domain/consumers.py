@@ -29,6 +29,7 @@ __all__ = [
     "RowsReader",
     "View",
     "ViewChanges",
+    "ViewCommit",
     "key_for",
 ]
 
@@ -133,6 +134,17 @@ class Integration(Protocol):
 
 
 @attrs.frozen
+class ViewCommit:
+    """One view's page: its row changes and the move of its position."""
+
+    consumer: str
+    version: int
+    changes: ViewChanges
+    expected: int
+    position: int
+
+
+@attrs.frozen
 class Delivery:
     """An integration's failing or parked event."""
 
@@ -164,6 +176,13 @@ class ConsumerStore(Protocol):
 
         One transaction. Raises `PositionConflict` (and writes nothing) if the stored
         position is not ``expected``: another runner got there first.
+        """
+
+    def commit_views(self, commits: Sequence[ViewCommit]) -> None:
+        """Do several `commit_view` calls in ONE transaction: all of them or none.
+
+        Raises `PositionConflict` (and writes nothing) if any stored position is not
+        the commit's ``expected``.
         """
 
     def reset_view(self, consumer: str, views: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ import attrs
 
 from rotation_domain._aggregate import ProgramAggregate, stable_id
 from rotation_domain.errors import InvalidTransition
+from rotation_domain.values import Immutable
 
 __all__ = ["Assignment", "Employee", "Role"]
 
@@ -22,7 +23,7 @@ class Role(enum.StrEnum):
 
 
 @attrs.frozen
-class Assignment:
+class Assignment(Immutable):
     """A rotation the person takes part in, kept so R10 can find it when they leave."""
 
     rotation_id: UUID

@@ -16,13 +16,13 @@ from rotation_domain.errors import (
     OverlappingRotation,
     RotationTooLong,
 )
-from rotation_domain.values import DateRange, Policy
+from rotation_domain.values import DateRange, Immutable, Policy
 
 __all__ = ["Booking", "check_caps", "check_length"]
 
 
 @attrs.frozen
-class Booking:
+class Booking(Immutable):
     """The place a rotation holds on each day of its window (R9).
 
     A rotation holds its place from the moment it is planned until it is cancelled.

@@ -14,7 +14,7 @@ import attrs
 
 from rotation_domain._aggregate import ProgramAggregate, stable_id
 from rotation_domain.errors import InvalidTransition, UnknownReviewCycle
-from rotation_domain.values import DateRange, Policy, ReviewCycle
+from rotation_domain.values import DateRange, Immutable, Policy, ReviewCycle
 
 __all__ = ["PROGRAM_ID", "Exemption", "Program"]
 
@@ -22,7 +22,7 @@ PROGRAM_ID: UUID = stable_id("program", "program")
 
 
 @attrs.frozen
-class Exemption:
+class Exemption(Immutable):
     """R3: an employee excused from the participation objective of one cycle."""
 
     employee: str

@@ -15,7 +15,7 @@ from rotation_domain.errors import (
     MentorNotBriefed,
     OutsideRotationWindow,
 )
-from rotation_domain.values import DateRange, MentorshipStatus, RotationStatus
+from rotation_domain.values import DateRange, Immutable, MentorshipStatus, RotationStatus
 
 __all__ = ["Observation", "Rotation"]
 
@@ -23,7 +23,7 @@ _OPEN = (RotationStatus.PLANNED, RotationStatus.IN_PROGRESS)
 
 
 @attrs.frozen
-class Observation:
+class Observation(Immutable):
     """R7: a problem of the host department that IT could solve."""
 
     text: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -17,6 +17,7 @@ from rotation_domain.errors import InvalidInput
 
 __all__ = [
     "DateRange",
+    "Immutable",
     "ImprovementStatus",
     "MentorSession",
     "MentorshipStatus",
@@ -52,6 +53,22 @@ def _text(_: Any, attribute: attrs.Attribute[str], value: str) -> None:
             field=attribute.name,
             value=value,
         )
+
+
+class Immutable:
+    """Base of the frozen value objects: copying one gives the same object back.
+
+    The repository deep-copies cached aggregates before each command; value objects
+    cannot change, so sharing them is safe and keeps those copies cheap.
+    """
+
+    __slots__ = ()
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
 
 
 class SessionKind(enum.StrEnum):
@@ -91,7 +108,7 @@ class ImprovementStatus(enum.StrEnum):
 
 
 @attrs.frozen
-class DateRange:
+class DateRange(Immutable):
     """The days from ``start`` to ``end``, both included."""
 
     start: date = attrs.field(validator=_is_date)
@@ -129,7 +146,7 @@ class DateRange:
 
 
 @attrs.frozen
-class Policy:
+class Policy(Immutable):
     """The program's rules that take numbers (R2, R5, R9).
 
     Attributes:
@@ -150,7 +167,7 @@ class Policy:
 
 
 @attrs.frozen
-class ReviewCycle:
+class ReviewCycle(Immutable):
     """A performance-review cycle in which every active IT employee owes a rotation (R3)."""
 
     name: str = attrs.field(validator=_text)
@@ -159,7 +176,7 @@ class ReviewCycle:
 
 
 @attrs.frozen
-class MentorSession:
+class MentorSession(Immutable):
     """One session a mentor held (R6)."""
 
     kind: SessionKind = attrs.field(converter=SessionKind)

@@ -35,7 +35,13 @@ from typing import Any
 
 import pytest
 
-from rotation_domain.consumers import ConsumerStore, Delivery, PositionConflict, key_for
+from rotation_domain.consumers import (
+    ConsumerStore,
+    Delivery,
+    PositionConflict,
+    ViewCommit,
+    key_for,
+)
 
 __all__ = ["ConsumerStoreContract"]
 
@@ -141,6 +147,33 @@ class ConsumerStoreContract(ABC):
         assert (store.position("c"), store.view_version("c")) == (4, 1)
         assert list(store.reader("v").scan()) == [("gone", {"n": 0}), ("k", {"n": 1})]
         assert list(store.reader("w").scan()) == []
+
+    def test_commit_views_commits_several_consumers_at_once(self) -> None:
+        store = self.open_store()
+        store.commit_views(
+            [
+                ViewCommit("a", 1, {"a": {"k": {"n": 1}}}, 0, 10),
+                ViewCommit("b", 2, {"b": {"k": {"n": 2}}}, 0, 10),
+            ]
+        )
+        assert (store.position("a"), store.position("b")) == (10, 10)
+        assert store.view_version("b") == 2
+        assert store.reader("a").get("k") == {"n": 1}
+        assert store.reader("b").get("k") == {"n": 2}
+
+    def test_commit_views_writes_nothing_when_one_position_conflicts(self) -> None:
+        store = self.open_store()
+        store.commit_view("b", 1, {}, expected=0, position=5)
+        with pytest.raises(PositionConflict):
+            store.commit_views(
+                [
+                    ViewCommit("a", 1, {"a": {"k": {"n": 1}}}, 0, 10),
+                    ViewCommit("b", 1, {"b": {"k": {"n": 2}}}, 0, 10),
+                ]
+            )
+        assert (store.position("a"), store.position("b")) == (0, 5)
+        assert store.reader("a").get("k") is None
+        assert store.reader("b").get("k") is None
 
     def test_a_first_commit_expects_zero(self) -> None:
         store = self.open_store()
