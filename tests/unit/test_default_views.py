@@ -295,7 +295,7 @@ def test_the_plugin_gives_one_instance_of_each_standard_view() -> None:
 
 
 def test_the_default_plugin_loads_through_the_plugin_manager() -> None:
-    plugins = load_plugins(environ={})
+    plugins = load_plugins(environ={"ROTATION_PLUGINS": "default_views"})
 
     [info] = [info for info in plugins.infos if info.name == "default_views"]
     assert (info.source, info.status, info.hooks) == ("default", "active", ("rotation_views",))
