@@ -1,14 +1,20 @@
 """``rotation worker``: run the program's consumers in their own process.
 
 On PostgreSQL each consumer (view or integration) is held by exactly one worker at a
-time through a session-level advisory lock. A worker that dies loses its connection,
-the server releases its locks, and another worker takes the consumers over at its
-next round (every ``claim_interval`` seconds). Live events arrive by LISTEN/NOTIFY on
-the events table's channel, so a worker wakes as soon as a command commits.
+time through a session-level advisory lock, keyed by the consumer's name and the
+store's schema (stores in different schemas of one database never share a lock). A
+worker that dies loses its connection, the server releases its locks, and another
+worker takes the consumers over at its next round (every ``claim_interval`` seconds).
+A worker whose lock session ends while it lives (the server ended it, the network
+dropped it) has lost its locks too: it stops with an error at its next round instead
+of running consumers another worker may hold by then. Live events arrive by
+LISTEN/NOTIFY on the events table's channel, so a worker wakes as soon as a command
+commits.
 
 On SQLite one worker holds every consumer through an exclusive lock on a file beside
 the database (released by the operating system if the worker dies) and watches the
-log by polling it every ``poll_interval`` seconds.
+log by polling it every ``poll_interval`` seconds; it also runs its consumers every
+``claim_interval`` seconds without a new event, so failed events are retried when due.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -30,9 +37,15 @@ logger = logging.getLogger(__name__)
 _LOCK_CLASS = 0x726F74  # "rot": the first of the two advisory-lock keys
 
 
-def lock_key(consumer: str) -> int:
-    """The advisory-lock key of a consumer (a stable 31-bit number from its name)."""
-    return zlib.crc32(consumer.encode()) & 0x7FFFFFFF
+def lock_key(consumer: str, schema: str = "") -> int:
+    """The advisory-lock key of a consumer: a stable 31-bit number from its name and schema.
+
+    Advisory locks are per database, so the store's schema is part of the key: the
+    consumers of stores in two schemas of one database are different consumers. The
+    ``public`` schema (or none) keys by the name alone.
+    """
+    scope = consumer if schema in ("", "public") else f"{schema}.{consumer}"
+    return zlib.crc32(scope.encode()) & 0x7FFFFFFF
 
 
 def conninfo_of(settings: dict[str, str]) -> str:
@@ -68,6 +81,7 @@ class Worker:
         self.program = program
         self.postgres = module == "eventsourcing.postgres"
         self.conninfo = conninfo_of(settings) if self.postgres else ""
+        self.schema = settings.get("POSTGRES_SCHEMA", "") if self.postgres else ""
         self.sqlite_path = settings.get("SQLITE_DBNAME", "")
         self.claim_interval = claim_interval
         self.poll_interval = poll_interval
@@ -82,11 +96,13 @@ class Worker:
         return {**consumers.views, **consumers.integrations}
 
     def _claim(self, locks: Any) -> None:
+        # The locks held are those of the session: if it ended, so did they (this raises).
+        locks.execute("SELECT 1")
         for name in self._runners():
             if name in self.held:
                 continue
             row = locks.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_CLASS, lock_key(name))
+                "SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_CLASS, lock_key(name, self.schema))
             ).fetchone()
             if row is not None and row[0]:
                 self.held.add(name)
@@ -125,12 +141,12 @@ class Worker:
                 self.held.add(name)
                 if self.on_claim is not None:
                     self.on_claim(name)
-            seen = -1
+            seen, next_round = -1, 0.0
             while not self.stopping.is_set():
                 head = self.program.app.recorder.max_notification_id() or 0
-                if head != seen:
+                if head != seen or time.monotonic() >= next_round:
                     self._run_held()
-                    seen = head
+                    seen, next_round = head, time.monotonic() + self.claim_interval
                 self.stopping.wait(self.poll_interval)
             self.held.clear()
 

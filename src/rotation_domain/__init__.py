@@ -13,6 +13,7 @@ from rotation_domain.employee import Employee
 from rotation_domain.errors import (
     ActorRequired,
     CapacityExceeded,
+    CommandVetoed,
     ConcurrencyConflict,
     HostDepartmentFull,
     HostDepartmentNotEligible,
@@ -36,6 +37,7 @@ from rotation_domain.errors import (
     UnknownId,
     UnknownReviewCycle,
 )
+from rotation_domain.hookspecs import hookimpl
 from rotation_domain.improvement import Improvement
 from rotation_domain.mentorship import Mentorship
 from rotation_domain.program import Program
@@ -60,6 +62,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "ActorRequired",
     "CapacityExceeded",
+    "CommandVetoed",
     "ConcurrencyConflict",
     "DateRange",
     "Department",
@@ -99,5 +102,6 @@ __all__ = [
     "UnknownReviewCycle",
     "Rotation",
     "__version__",
+    "hookimpl",
     "open_program",
 ]

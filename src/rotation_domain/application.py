@@ -75,7 +75,7 @@ class RotationProgram(ProgramCommands):
         super().__init__(
             app,
             today=today,
-            authorize=authorize or self._authorize_by_plugins,
+            authorize=self._authorizer(authorize),
             veto=self._veto_by_plugins,
             after_commit=consumers.catch_up if inline else None,
         )
@@ -85,6 +85,16 @@ class RotationProgram(ProgramCommands):
         self.views = ViewQueries(consumers)
         if inline:
             consumers.catch_up()
+
+    def _authorizer(self, given: Authorizer | None) -> Authorizer:
+        """The host's ``authorize`` callable (if any), then the plugins' hook."""
+
+        def authorize(actor: str, action: str, context: dict[str, Any]) -> None:
+            if given is not None:
+                given(actor, action, context)
+            self._authorize_by_plugins(actor, action, context)
+
+        return authorize
 
     def _authorize_by_plugins(self, actor: str, action: str, context: dict[str, Any]) -> None:
         allowed = self.plugin_manager.hook.rotation_authorize(
@@ -202,16 +212,41 @@ def open_program(
     make_store = cast(
         Callable[[dict[str, str]], ConsumerStore], resolve_topic(CONSUMER_STORE_TOPIC)
     )
+    views = _collect(loaded, "rotation_views", env)
+    integrations = _collect(loaded, "rotation_integrations", env)
+    views, integrations = _admit(loaded, views, integrations)
     consumers = Consumers(
         app,
         make_store(env),
-        _collect(loaded, "rotation_views", env),
-        _collect(loaded, "rotation_integrations", env),
+        views,
+        integrations,
         backoff_seconds=float(env.get("ROTATION_RETRY_BACKOFF_SECONDS", "1.0")),
     )
     if inline is None:
         inline = env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres"
     return RotationProgram(app, consumers, loaded, today=today, authorize=authorize, inline=inline)
+
+
+def _admit(
+    plugins: Plugins, views: list[Any], integrations: list[Any]
+) -> tuple[list[Any], list[Any]]:
+    """Drop the consumers of failed plugins, and fail a plugin whose consumer name is taken."""
+    owner: dict[str, str] = {}
+    for plugin, consumer in [*views, *integrations]:
+        taken_by = owner.get(consumer.name)
+        if taken_by is not None:
+            plugins.failed(
+                plugin,
+                f"its consumer {consumer.name!r} has the name of plugin {taken_by!r}'s; "
+                "consumer names must be unique",
+            )
+        else:
+            owner[consumer.name] = plugin
+    active = {info.name for info in plugins.infos if info.status == "active"}
+    return (
+        [(p, c) for p, c in views if p in active],
+        [(p, c) for p, c in integrations if p in active],
+    )
 
 
 def _collect(plugins: Plugins, hook: str, settings: dict[str, str]) -> list[Any]:
@@ -220,7 +255,8 @@ def _collect(plugins: Plugins, hook: str, settings: dict[str, str]) -> list[Any]
     caller = getattr(plugins.hook, hook)
     for impl in caller.get_hookimpls():
         try:
-            given = impl.function(settings=settings) or ()
+            arguments = {"settings": settings} if "settings" in impl.argnames else {}
+            given = impl.function(**arguments) or ()
         except Exception as error:  # noqa: BLE001 - a failing plugin is reported, not fatal
             plugins.failed(impl.plugin_name, f"{hook} raised {error!r}")
             continue

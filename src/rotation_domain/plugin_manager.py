@@ -61,10 +61,16 @@ class Plugins:
         self.infos = infos
 
     def failed(self, name: str, error: str) -> None:
-        """Mark a loaded plugin as failed (a registration hook raised), keeping the reason."""
+        """Mark a plugin as failed and unregister it, so none of its hooks runs any more.
+
+        Reasons accumulate when several of its hooks fail.
+        """
+        if self.manager.has_plugin(name):
+            self.manager.unregister(name=name)
         for index, info in enumerate(self.infos):
             if info.name == name:
-                self.infos[index] = attrs.evolve(info, status="failed", error=error)
+                reason = f"{info.error}; {error}" if info.error else error
+                self.infos[index] = attrs.evolve(info, status="failed", error=reason)
                 return
         self.infos.append(PluginInfo(name, None, "given", "failed", error=error))
 
@@ -115,8 +121,11 @@ def load_plugins(
             return
         try:
             manager.register(plugin, name=name)
+            manager.check_pending()  # a misspelled hook name is an error, not silence
         except Exception as error:  # noqa: BLE001 - a bad plugin is reported, never fatal
             logger.warning("plugin %s could not be registered: %s", name, error)
+            if manager.has_plugin(name):
+                manager.unregister(name=name)
             infos.append(PluginInfo(name, version, source, "failed", error=repr(error)))
             return
         infos.append(PluginInfo(name, version, source, "active", _hooks_of(manager, plugin)))

@@ -256,6 +256,15 @@ class IntegrationRunner(_Runner):
                 )
                 return 0
             delay = min(self.backoff_seconds * 2 ** (attempts - 1), self.max_backoff_seconds)
+            logger.warning(
+                "integration %s failed on event %d (attempt %d of %d, next in %g s): %s",
+                self.name,
+                notification.id,
+                attempts,
+                self.integration.max_attempts,
+                delay,
+                _describe(error),
+            )
             self.store.record_failure(
                 Delivery(
                     self.name,

@@ -660,6 +660,101 @@ def test_a_plugin_whose_hooks_do_not_match_the_specs_is_reported_and_skipped(
     assert "event_counts" not in program.views.names()
 
 
+def test_rotation_views_a_hook_that_takes_no_settings_is_called_without_them(
+    register_plugin: RegisterPlugin,
+) -> None:
+    class NoSettings:
+        name = "no_settings"
+
+        @hookimpl
+        def rotation_views(self) -> Sequence[View]:
+            return [EventCounts()]
+
+    program = register_plugin(NoSettings())
+
+    assert info_of(program, "no_settings").status == "active"
+    assert "event_counts" in program.views.names()
+
+
+def test_rotation_views_a_plugin_whose_view_name_is_taken_is_reported_and_left_out(
+    register_plugin: RegisterPlugin,
+) -> None:
+    class Clashing:
+        name = "clashing"
+
+        @hookimpl
+        def rotation_views(self, settings: Mapping[str, str]) -> Sequence[View]:
+            view = EventCounts()
+            view.name = "participation"
+            return [view]
+
+    program = register_plugin(Clashing())
+
+    info = info_of(program, "clashing")
+    assert info.status == "failed"
+    assert "'participation'" in (info.error or "")
+    assert "'default_views'" in (info.error or "")
+    given(program, small_company)
+    assert program.views.participation("none") == ()
+
+
+def test_rotation_validate_command_of_a_failed_plugin_no_longer_runs(
+    register_plugin: RegisterPlugin,
+) -> None:
+    class HalfBroken:
+        name = "half_broken"
+
+        @hookimpl
+        def rotation_views(self, settings: Mapping[str, str]) -> Sequence[View]:
+            raise RuntimeError("broken")
+
+        @hookimpl
+        def rotation_validate_command(
+            self, action: str, actor: str, context: Mapping[str, Any]
+        ) -> str | None:
+            return "everything is refused"
+
+    program = register_plugin(HalfBroken())
+
+    assert info_of(program, "half_broken").status == "failed"
+    given(program, small_company)  # no veto: the failed plugin's hooks are gone
+
+
+def test_a_plugin_with_a_misspelled_hook_is_reported_failed(
+    register_plugin: RegisterPlugin,
+) -> None:
+    class Misspelled:
+        name = "misspelled"
+
+        @hookimpl
+        def rotation_view(self, settings: Mapping[str, str]) -> Sequence[View]:
+            return [EventCounts()]
+
+    program = register_plugin(Misspelled())
+
+    info = info_of(program, "misspelled")
+    assert info.status == "failed"
+    assert "rotation_view" in (info.error or "")
+
+
+def test_rotation_authorize_plugins_still_decide_when_the_host_gives_an_authorize_callable() -> (
+    None
+):
+    from rotation_domain import open_program
+
+    asked: list[str] = []
+
+    with open_program(
+        "memory:",
+        plugins=[Answer("no_planning", "plan_rotation", False)],
+        authorize=lambda actor, action, context: asked.append(action),
+    ) as program:
+        given(program, small_company)
+        with pytest.raises(NotAuthorized):
+            given(program, plan("E1", "FIN"))
+    assert "plan_rotation" in asked
+
+
 # ---------------------------------------------------------------- the toolkit itself
 
 
