@@ -15,7 +15,7 @@ import attrs
 from eventsourcing.application import Application
 
 from rotation_domain.consumers import ConsumerStore, Integration, View
-from rotation_domain.runners import IntegrationRunner, Progress, ViewRunner
+from rotation_domain.runners import IntegrationRunner, Progress, ViewRunner, catch_up_views
 
 __all__ = ["ConsumerStatus", "Consumers"]
 
@@ -82,11 +82,11 @@ class Consumers:
 
     def catch_up(self) -> None:
         """Bring every consumer up to the head of the log; a failing one never stops the rest."""
-        runners: list[ViewRunner | IntegrationRunner] = [
-            *self.views.values(),
-            *self.integrations.values(),
-        ]
-        for runner in runners:
+        try:
+            catch_up_views(self.app, self.store, list(self.views.values()))
+        except Exception:
+            logger.exception("the views could not catch up")
+        for runner in self.integrations.values():
             try:
                 runner.catch_up()
             except Exception:
@@ -104,7 +104,7 @@ class Consumers:
                 raise KeyError(f"no view is named {name!r} (known: {known})")
         for name in names:
             self.store.reset_view(name, [name])
-            self.views[name].catch_up(progress)
+        catch_up_views(self.app, self.store, [self.views[name] for name in names], progress)
 
     def status(self) -> list[ConsumerStatus]:
         """Every consumer's position, lag and failures."""

@@ -9,6 +9,7 @@ or has the event parked, and the others go on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,10 @@ from rotation_domain.consumers import (
     PositionConflict,
     RowsReader,
     View,
+    ViewCommit,
 )
 
-__all__ = ["IntegrationRunner", "Progress", "ViewRunner", "envelope_of"]
+__all__ = ["IntegrationRunner", "Progress", "ViewRunner", "catch_up_views", "envelope_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,56 +120,43 @@ class ViewRunner(_Runner):
         self.consumer = view
         self.view = view
 
-    def catch_up(self, progress: Progress | None = None) -> int:
-        """Process every event after the view's position; return how many were applied."""
-        done = 0
+    def check_version(self) -> None:
+        """Drop the view's rows when they were built by another version of the view."""
         stored_version = self.store.view_version(self.name)
         if stored_version is not None and stored_version != self.view.version:
             logger.info("view %s changed version; rebuilding it", self.name)
             self.store.reset_view(self.name, [self.name])
-        total = self.app.recorder.max_notification_id() or 0
-        while True:
-            position = self.store.position(self.name)
-            page = self._page(position)
-            if not page:
-                return done
-            rows = _OverlayRows(self.store.reader(self.name))
-            last = position
-            for notification in page:
-                if not self._apply(notification, rows):
-                    break
-                last = notification.id
-                done += 1
-            if last == position:
-                return done
-            try:
-                self.store.commit_view(
-                    self.name,
-                    self.view.version,
-                    {self.name: rows.changes},
-                    expected=position,
-                    position=last,
-                )
-            except PositionConflict:
-                logger.info("view %s was moved by another runner; catching up again", self.name)
-                continue
-            if progress is not None:
-                progress(last, total)
-            if last != page[-1].id:
-                return done
 
-    def _apply(self, notification: Notification, rows: _OverlayRows) -> bool:
-        """Apply one event on top of the page; on failure, retry later or park it."""
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Process every event after the view's position; return how many were applied."""
+        return catch_up_views(self.app, self.store, [self], progress)
+
+    def fold(
+        self,
+        envelope: Envelope | BaseException,
+        position: int,
+        rows: _OverlayRows,
+        failures: dict[int, Delivery],
+    ) -> bool:
+        """Apply one event on top of the page; False when the view must stop before it.
+
+        A failing event is retried at the next catch-up until the view's
+        ``max_attempts`` (default 1), then parked and passed over.
+        """
         attempt = _OverlayRows(rows)
         try:
-            self.view.apply(envelope_of(self.app, notification), attempt)
+            if isinstance(envelope, BaseException):
+                raise envelope
+            self.view.apply(envelope, attempt)
         except Exception as error:  # noqa: BLE001 - a failing view never stops the others
-            return self._failed(notification.id, error)
+            return self._failed(position, error, failures.get(position))
         rows.changes.update(attempt.changes)
+        if position in failures:
+            self.store.clear_failure(self.name, position)
+            del failures[position]
         return True
 
-    def _failed(self, position: int, error: BaseException) -> bool:
-        previous = {f.position: f for f in self.store.failures(self.name)}.get(position)
+    def _failed(self, position: int, error: BaseException, previous: Delivery | None) -> bool:
         attempts = (previous.attempts if previous else 0) + 1
         limit = int(getattr(self.view, "max_attempts", 1))
         parked = attempts >= limit
@@ -180,6 +169,87 @@ class ViewRunner(_Runner):
             )
         )
         return parked
+
+
+def catch_up_views(
+    app: Application[Any],
+    store: ConsumerStore,
+    runners: list[ViewRunner],
+    progress: Progress | None = None,
+) -> int:
+    """Bring several views up to the head of the log in one pass over it.
+
+    Each page of events is read and mapped once, folded into every view that asks for
+    its topics, and all the views' rows and positions are committed in one
+    transaction. A view that needs none of the events read still moves to the head, so
+    its lag is only what it has left to do. Returns the number of events read.
+    """
+    if not runners:
+        return 0
+    for runner in runners:
+        runner.check_version()
+    every_topic = any(not runner.view.topics for runner in runners)
+    topics = [] if every_topic else sorted(set().union(*(r.view.topics for r in runners)))
+    failures = {r.name: {f.position: f for f in store.failures(r.name)} for r in runners}
+    total = app.recorder.max_notification_id() or 0
+    done = 0
+    while True:
+        head = app.recorder.max_notification_id() or 0
+        positions = {runner.name: store.position(runner.name) for runner in runners}
+        start = min(positions.values())
+        page = list(
+            app.recorder.select_notifications(
+                start=start, limit=PAGE_SIZE, topics=topics, inclusive_of_start=False
+            )
+        )
+        overlays = {runner.name: _OverlayRows(store.reader(runner.name)) for runner in runners}
+        last = dict(positions)
+        stopped: set[str] = set()
+        for notification in page:
+            envelope: Envelope | BaseException | None = None
+            for runner in runners:
+                name = runner.name
+                if name in stopped or notification.id <= positions[name]:
+                    continue
+                if runner.view.topics and notification.topic not in runner.view.topics:
+                    last[name] = notification.id
+                    continue
+                if envelope is None:
+                    try:
+                        envelope = envelope_of(app, notification)
+                    except Exception as error:  # noqa: BLE001 - a bad stored event is parked
+                        envelope = error
+                if runner.fold(envelope, notification.id, overlays[name], failures[name]):
+                    last[name] = notification.id
+                else:
+                    stopped.add(name)
+            done += 1
+        reached_end = len(page) < PAGE_SIZE
+        if reached_end:
+            for runner in runners:
+                if runner.name not in stopped:
+                    last[runner.name] = max(last[runner.name], head)
+        commits = [
+            ViewCommit(
+                runner.name,
+                runner.view.version,
+                {runner.name: overlays[runner.name].changes},
+                positions[runner.name],
+                last[runner.name],
+            )
+            for runner in runners
+            if last[runner.name] != positions[runner.name]
+        ]
+        if commits:
+            try:
+                store.commit_views(commits)
+            except PositionConflict:
+                logger.info("a view was moved by another runner; catching up again")
+                continue
+        if progress is not None:
+            progress(min(total, max(last.values())), total)
+        if reached_end or len(stopped) == len(runners):
+            return done
 
 
 class IntegrationRunner(_Runner):
@@ -214,9 +284,13 @@ class IntegrationRunner(_Runner):
         """
         delivered = 0
         while True:
+            head = self.app.recorder.max_notification_id() or 0
             position = self.store.position(self.name)
             page = self._page(position, limit=100)
             if not page:
+                if head > position:  # nothing it asked for up to the head: skip ahead
+                    with contextlib.suppress(PositionConflict):
+                        self.store.advance(self.name, expected=position, position=head)
                 return delivered
             failures = {f.position: f for f in self.store.failures(self.name)}
             for notification in page:
@@ -280,8 +354,23 @@ class IntegrationRunner(_Runner):
             self.store.clear_failure(self.name, notification.id)
         return 1
 
+    def _parked(self, position: int) -> Delivery:
+        found = {f.position: f for f in self.store.failures(self.name)}.get(position)
+        if found is None or found.status != "parked":
+            state = "not failing" if found is None else found.status
+            raise LookupError(
+                f"integration {self.name} has no parked event at position {position} "
+                f"(it is {state})"
+            )
+        return found
+
     def retry_parked(self, position: int) -> bool:
-        """Deliver a parked event again now; True if it went through (it is then cleared)."""
+        """Deliver a parked event again now; True if it went through (it is then cleared).
+
+        Raises:
+            LookupError: the event at ``position`` is not parked.
+        """
+        self._parked(position)
         notification = self._one(position)
         try:
             self.integration.deliver(
@@ -298,7 +387,12 @@ class IntegrationRunner(_Runner):
         return True
 
     def skip_parked(self, position: int) -> None:
-        """Give up on a parked event: forget its failure record."""
+        """Give up on a parked event: forget its failure record.
+
+        Raises:
+            LookupError: the event at ``position`` is not parked.
+        """
+        self._parked(position)
         self.store.clear_failure(self.name, position)
 
     def _one(self, position: int) -> Notification:

@@ -755,6 +755,67 @@ def test_rotation_authorize_plugins_still_decide_when_the_host_gives_an_authoriz
     assert "plan_rotation" in asked
 
 
+class FailsOnce:
+    """A view that fails the first time it sees each event, then folds it."""
+
+    name = "fails_once"
+    version = 1
+    max_attempts = 2
+    topics: frozenset[str] = frozenset({"rotation_domain:DepartmentRegistered"})
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def apply(self, envelope: Envelope, rows: Rows) -> None:
+        if envelope.position not in self.seen:
+            self.seen.add(envelope.position)
+            raise RuntimeError("not yet")
+        rows.put(envelope.event.code, {})
+
+    def query(self, reader: RowsReader) -> list[str]:
+        return [key for key, _ in reader.scan()]
+
+
+def test_rotation_views_a_failure_that_passes_on_retry_leaves_no_failure_record(
+    register_plugin: RegisterPlugin,
+) -> None:
+    program = register_plugin(ViewsPlugin(FailsOnce()))
+    with program.acting_as("cio@example.com"):
+        program.register_department("FIN", name="Finance")
+        assert status_of(program, "fails_once").retrying == 1
+        program.register_department("OPS", name="Operations")
+    program.catch_up()
+
+    assert program.views.fails_once() == ["FIN", "OPS"]
+    status = status_of(program, "fails_once")
+    assert (status.retrying, status.parked, status.lag) == (0, 0, 0)
+
+
+def test_rotation_views_a_view_of_a_few_topics_shows_no_lag_once_up_to_date(
+    register_plugin: RegisterPlugin,
+) -> None:
+    program = register_plugin(ViewsPlugin(EventCounts()))
+    given(program, small_company)
+
+    assert {status.name: status.lag for status in program.consumer_status()} == {
+        status.name: 0 for status in program.consumer_status()
+    }
+
+
+def test_rotation_integrations_only_parked_events_can_be_retried_or_skipped(
+    register_plugin: RegisterPlugin,
+) -> None:
+    integration = RecordingIntegration()
+    program = register_plugin(integration)
+    given(program, small_company)
+    runner = program.consumers.integrations[integration.name]
+
+    with pytest.raises(LookupError, match="no parked event at position 1"):
+        runner.retry_parked(1)
+    with pytest.raises(LookupError, match="no parked event"):
+        runner.skip_parked(1)
+
+
 # ---------------------------------------------------------------- the toolkit itself
 
 
