@@ -193,21 +193,23 @@ def catch_up_views(
     failures = {r.name: {f.position: f for f in store.failures(r.name)} for r in runners}
     total = app.recorder.max_notification_id() or 0
     done = 0
+    # A view stopped by a failing event waits for the next catch-up to try it again.
+    active = list(runners)
     while True:
         head = app.recorder.max_notification_id() or 0
-        positions = {runner.name: store.position(runner.name) for runner in runners}
+        positions = {runner.name: store.position(runner.name) for runner in active}
         start = min(positions.values())
         page = list(
             app.recorder.select_notifications(
                 start=start, limit=PAGE_SIZE, topics=topics, inclusive_of_start=False
             )
         )
-        overlays = {runner.name: _OverlayRows(store.reader(runner.name)) for runner in runners}
+        overlays = {runner.name: _OverlayRows(store.reader(runner.name)) for runner in active}
         last = dict(positions)
         stopped: set[str] = set()
         for notification in page:
             envelope: Envelope | BaseException | None = None
-            for runner in runners:
+            for runner in active:
                 name = runner.name
                 if name in stopped or notification.id <= positions[name]:
                     continue
@@ -226,7 +228,7 @@ def catch_up_views(
             done += 1
         reached_end = len(page) < PAGE_SIZE
         if reached_end:
-            for runner in runners:
+            for runner in active:
                 if runner.name not in stopped:
                     last[runner.name] = max(last[runner.name], head)
         commits = [
@@ -237,7 +239,7 @@ def catch_up_views(
                 positions[runner.name],
                 last[runner.name],
             )
-            for runner in runners
+            for runner in active
             if last[runner.name] != positions[runner.name]
         ]
         if commits:
@@ -245,10 +247,14 @@ def catch_up_views(
                 store.commit_views(commits)
             except PositionConflict:
                 logger.info("a view was moved by another runner; catching up again")
+                active = [runner for runner in active if runner.name not in stopped]
+                if not active:
+                    return done
                 continue
         if progress is not None:
             progress(min(total, max(last.values())), total)
-        if reached_end or len(stopped) == len(runners):
+        active = [runner for runner in active if runner.name not in stopped]
+        if reached_end or not active:
             return done
 
 
