@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -146,6 +147,9 @@ class ServiceBase:
         self._veto = veto
         self._after_commit = after_commit
         self._actor: ContextVar[str | None] = ContextVar(f"actor-{id(self)}", default=None)
+        # One command at a time per program object: commands change cached aggregates
+        # in place. Processes scale out; within one, commands take a few milliseconds.
+        self._commands = threading.RLock()
 
     @contextlib.contextmanager
     def acting_as(self, actor: str) -> Iterator[None]:
@@ -171,6 +175,18 @@ class ServiceBase:
             )
         return current
 
+    def _forget(self, unit: UnitOfWork) -> None:
+        """Drop the unit's aggregates from the cache: a refused command may have changed them.
+
+        Commands work on the cached aggregates themselves (no copy per command, see
+        `RotationApplication`), so any that a failed command touched are reloaded next time.
+        """
+        cache = self._app.repository.cache
+        if cache is not None:
+            for aggregate_id in unit._loaded:
+                with contextlib.suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
+
     def _check(self, unit: UnitOfWork, action: str, **context: Any) -> None:
         """Ask the authorization policy; remember the action for the vetoes before saving."""
         unit.action, unit.context = action, context
@@ -184,26 +200,26 @@ class ServiceBase:
         command is run again on fresh state, at most `max_attempts` times.
         """
         who = self._resolve_actor(actor)
-        for attempt in range(1, self.max_attempts + 1):
-            unit = UnitOfWork(self._app, who)
-            result = command(unit)
-            if self._veto is not None and unit.action:
-                self._veto(unit.actor, unit.action, unit.context)
-            try:
-                unit.save()
-            except IntegrityError:
-                cache = self._app.repository.cache
-                if cache is not None:
-                    for aggregate_id in unit._loaded:
-                        with contextlib.suppress(KeyError):
-                            cache.get(aggregate_id, evict=True)
-                if attempt == self.max_attempts:
-                    break
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
-                continue
-            if self._after_commit is not None:
-                self._after_commit()
-            return result
+        with self._commands:
+            for attempt in range(1, self.max_attempts + 1):
+                unit = UnitOfWork(self._app, who)
+                try:
+                    result = command(unit)
+                    if self._veto is not None and unit.action:
+                        self._veto(unit.actor, unit.action, unit.context)
+                    unit.save()
+                except IntegrityError:
+                    self._forget(unit)
+                    if attempt == self.max_attempts:
+                        break
+                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                    continue
+                except BaseException:
+                    self._forget(unit)
+                    raise
+                if self._after_commit is not None:
+                    self._after_commit()
+                return result
         raise ConcurrencyConflict(
             f"other writers kept changing the same records; gave up after "
             f"{self.max_attempts} attempts. Try the command again.",

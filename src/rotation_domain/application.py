@@ -7,6 +7,7 @@ core names adapters by topic strings and never imports them.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -150,7 +151,9 @@ class RotationProgram(ProgramCommands):
         """A copy of the current (or a past ``version``'s) state of one aggregate."""
         wanted = an_id("id", aggregate_id)
         try:
-            return cast(Aggregate, self.app.repository.get(wanted, version=version))
+            with self._commands:
+                found: Aggregate = self.app.repository.get(wanted, version=version)
+                return copy.deepcopy(found) if version is None else found
         except AggregateNotFoundError:
             raise UnknownId(f"nothing recorded has id {wanted}", id=wanted) from None
 
@@ -206,6 +209,9 @@ def open_program(
     except ValueError as error:
         raise InvalidInput(str(error), url=store) from None
     env.setdefault("AGGREGATE_CACHE_MAXSIZE", "1000")
+    # Commands change cached aggregates in place, one at a time, and evict them when
+    # they fail (ServiceBase._run); reads copy (RotationProgram.get).
+    env.setdefault("DEEPCOPY_FROM_AGGREGATE_CACHE", "n")
     env.update(settings or {})
     loaded = load_plugins(plugins, environ=os.environ)
     app = RotationApplication(env=env)

@@ -191,13 +191,14 @@ def catch_up_views(
     every_topic = any(not runner.view.topics for runner in runners)
     topics = [] if every_topic else sorted(set().union(*(r.view.topics for r in runners)))
     failures = {r.name: {f.position: f for f in store.failures(r.name)} for r in runners}
-    total = app.recorder.max_notification_id() or 0
+    total = (app.recorder.max_notification_id() or 0) if progress is not None else 0
     done = 0
     # A view stopped by a failing event waits for the next catch-up to try it again.
     active = list(runners)
     while True:
         head = app.recorder.max_notification_id() or 0
-        positions = {runner.name: store.position(runner.name) for runner in active}
+        stored = store.positions()
+        positions = {runner.name: stored.get(runner.name, 0) for runner in active}
         start = min(positions.values())
         page = list(
             app.recorder.select_notifications(
