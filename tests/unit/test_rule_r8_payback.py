@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 from uuid import UUID
-
-import pytest
 
 from rotation_domain import (
     ImprovementRequired,
     ImprovementStatus,
     InvalidInput,
     InvalidTransition,
-    RotationDomainError,
     RotationProgram,
     RotationStatus,
 )
 
 Refused = Callable[..., AbstractContextManager[None]]
 START, END = date(2027, 1, 4), date(2027, 1, 29)
-
-
-@pytest.fixture
-def cio(company: RotationProgram) -> Iterator[RotationProgram]:
-    with company.acting_as("cio@example.com"):
-        yield company
-
-
-@pytest.fixture
-def refused(company: RotationProgram, events_recorded: Callable[[RotationProgram], int]) -> Refused:
-    @contextmanager
-    def check(error: type[RotationDomainError], *words: str) -> Iterator[None]:
-        before = events_recorded(company)
-        with pytest.raises(error) as caught:
-            yield
-        assert type(caught.value) is error
-        for word in words:
-            assert word in str(caught.value)
-        assert events_recorded(company) == before
-
-    return check
 
 
 def running(program: RotationProgram) -> UUID:
