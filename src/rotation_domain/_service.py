@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -21,6 +21,7 @@ from rotation_domain.employee import Employee
 from rotation_domain.errors import (
     ActorRequired,
     ConcurrencyConflict,
+    RotationDomainError,
     UnknownDepartment,
     UnknownEmployee,
     UnknownId,
@@ -46,26 +47,65 @@ Veto = Callable[[str, str, dict[str, Any]], None]
 _KIND_NAMES = {Rotation: "rotation", Mentorship: "mentorship", Improvement: "improvement"}
 
 
+class StaleRead(Exception):
+    """An aggregate taken from the cache had changed in the store: run the command again."""
+
+
 class UnitOfWork:
-    """The aggregates one command loads and changes; saved together in one transaction."""
+    """The aggregates one command loads and changes; saved together in one transaction.
+
+    Aggregates are taken from the application's cache without asking the store whether
+    they changed (optimistic reads): those the command changes are checked by the
+    save itself (a newer version in the store makes it fail, and the command is run
+    again), and those it only read are checked by `check_reads` before saving, or when
+    the command is refused, so no decision rests on a stale copy.
+    """
 
     def __init__(self, app: Application[UUID], actor: str) -> None:
         self.app = app
         self.actor = actor
         self._loaded: dict[UUID, Aggregate] = {}
         self._created: list[UUID] = []
+        self._from_cache: set[UUID] = set()
         self.action = ""
         self.context: dict[str, Any] = {}
 
     def _get(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id in self._loaded:
             return self._loaded[aggregate_id]
+        cache = self.app.repository.cache
+        found: Aggregate
         try:
-            found: Aggregate = self.app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+            if cache is None:
+                raise KeyError(aggregate_id)
+            found = cast(Aggregate, cache.get(aggregate_id))
+            self._from_cache.add(aggregate_id)
+        except KeyError:
+            try:
+                found = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
         self._loaded[aggregate_id] = found
         return found
+
+    def _changed_in_store(self, aggregate_id: UUID) -> bool:
+        aggregate = self._loaded[aggregate_id]
+        loaded_version = aggregate.version - len(aggregate.pending_events)
+        newer = self.app.recorder.select_events(aggregate_id, gt=loaded_version, limit=1)
+        return bool(newer)
+
+    def check_reads(self, *, all_cached: bool = False) -> None:
+        """Raise `StaleRead` if a cached aggregate this command relied on changed meanwhile.
+
+        Before saving, only the aggregates read and not changed need checking (the save
+        checks the others); after a refusal, every cached aggregate does.
+        """
+        for aggregate_id in self._from_cache:
+            aggregate = self._loaded[aggregate_id]
+            if (all_cached or not aggregate.pending_events) and self._changed_in_store(
+                aggregate_id
+            ):
+                raise StaleRead(aggregate_id)
 
     def add(self, aggregate: A) -> A:
         """Track a new aggregate so it is saved with the others (and its events first)."""
@@ -204,11 +244,16 @@ class ServiceBase:
             for attempt in range(1, self.max_attempts + 1):
                 unit = UnitOfWork(self._app, who)
                 try:
-                    result = command(unit)
+                    try:
+                        result = command(unit)
+                    except RotationDomainError:
+                        unit.check_reads(all_cached=True)  # refused on fresh facts only
+                        raise
+                    unit.check_reads()
                     if self._veto is not None and unit.action:
                         self._veto(unit.actor, unit.action, unit.context)
                     unit.save()
-                except IntegrityError:
+                except (IntegrityError, StaleRead):
                     self._forget(unit)
                     if attempt == self.max_attempts:
                         break
