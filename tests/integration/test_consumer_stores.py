@@ -1,19 +1,15 @@
 """The consumer stores (memory, SQLite, PostgreSQL) against one contract, and their factory.
 
-`ConsumerStoreContract` lives in ``consumer_store_contract.py`` next to this module,
-for the authors of future stores; it is loaded by its path because
-``--import-mode=importlib`` puts no test directory on ``sys.path``. Every store is
+`ConsumerStoreContract` lives in ``rotation_domain.store_contract`` so that the authors
+of future stores can subclass it in their own tests. Every store is
 opened through `consumer_store_for`, from the settings of a store URL, as the program
 opens it. PostgreSQL tests use a fresh schema each (``postgres_schema_url``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,24 +20,9 @@ from adapters.consumer_stores import consumer_store_for, prefix_end
 from adapters.store_urls import settings_for_url
 from rotation_domain import RotationProgram, open_program
 from rotation_domain.consumers import ConsumerStore
+from rotation_domain.store_contract import ConsumerStoreContract
 
 TABLES = {"rotation_consumer_positions", "rotation_view_rows", "rotation_deliveries"}
-
-
-def _load_contract() -> ModuleType:
-    name = "rotation_tests.consumer_store_contract"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("consumer_store_contract.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ConsumerStoreContract: Any = _load_contract().ConsumerStoreContract
 
 
 def store_for(url: str) -> ConsumerStore:

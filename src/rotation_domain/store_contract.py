@@ -370,7 +370,9 @@ def _race(stores: dict[str, ConsumerStore], expected: int, round_: int) -> dict[
     barrier = threading.Barrier(len(stores))
 
     def run(name: str, store: ConsumerStore) -> None:
-        changes = {"v": {"winner": {"name": name}, name: {"round": round_}}}
+        changes: dict[str, dict[str, Any]] = {
+            "v": {"winner": {"name": name}, name: {"round": round_}}
+        }
         barrier.wait()
         try:
             store.commit_view("c", 1, changes, expected=expected, position=expected + 1)
