@@ -165,6 +165,10 @@ class UnitOfWork:
         changed = [self._loaded[i] for i in order if self._loaded[i].pending_events]
         if changed:
             self.app.save(*changed)
+        cache = self.app.repository.cache
+        if cache is not None:
+            for aggregate_id in self._created:  # the next command finds them without a query
+                cache.put(aggregate_id, self._loaded[aggregate_id])
 
 
 class ServiceBase:

@@ -72,18 +72,22 @@ class RotationProgram(ProgramCommands):
         today: Callable[[], date] = date.today,
         authorize: Authorizer | None = None,
         inline: bool = True,
+        views_on_read: bool = False,
     ) -> None:
+        after_command = consumers.catch_up_integrations if views_on_read else consumers.catch_up
         super().__init__(
             app,
             today=today,
             authorize=self._authorizer(authorize),
             veto=self._veto_by_plugins,
-            after_commit=consumers.catch_up if inline else None,
+            after_commit=after_command if inline else None,
         )
         self.app = app
         self.consumers = consumers
         self.plugin_manager = plugins
-        self.views = ViewQueries(consumers)
+        self.views = ViewQueries(
+            consumers, catch_up=consumers.catch_up_views if inline and views_on_read else None
+        )
         if inline:
             consumers.catch_up()
 
@@ -192,8 +196,12 @@ def open_program(
             plugins receive them too.
         plugins: Plugin objects or modules to register besides the default plugins and
             the ``rotation_domain`` entry points.
-        inline: Whether views and integrations catch up after each command. Default:
-            yes for memory and SQLite, no for PostgreSQL (run ``rotation worker``).
+        inline: Whether views and integrations catch up in this process. Default: yes
+            for memory and SQLite (after each command, so a view read right after a
+            command reflects it), no for PostgreSQL (run ``rotation worker``). With the
+            setting ``ROTATION_VIEWS_CATCH_UP=on-read`` inline views catch up when they
+            are read instead, so commands do not pay for them; integrations still run
+            after each command.
 
     Raises:
         InvalidInput: the URL is not one the library understands.
@@ -230,7 +238,22 @@ def open_program(
     )
     if inline is None:
         inline = env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres"
-    return RotationProgram(app, consumers, loaded, today=today, authorize=authorize, inline=inline)
+    catch_up_mode = env.get("ROTATION_VIEWS_CATCH_UP") or os.environ.get(
+        "ROTATION_VIEWS_CATCH_UP", "after-command"
+    )
+    if catch_up_mode not in ("after-command", "on-read"):
+        raise InvalidInput(
+            f"ROTATION_VIEWS_CATCH_UP must be after-command or on-read, got {catch_up_mode!r}"
+        )
+    return RotationProgram(
+        app,
+        consumers,
+        loaded,
+        today=today,
+        authorize=authorize,
+        inline=inline,
+        views_on_read=catch_up_mode == "on-read",
+    )
 
 
 def _admit(

@@ -82,10 +82,18 @@ class Consumers:
 
     def catch_up(self) -> None:
         """Bring every consumer up to the head of the log; a failing one never stops the rest."""
+        self.catch_up_views()
+        self.catch_up_integrations()
+
+    def catch_up_views(self) -> None:
+        """Bring every view up to the head of the log, in one pass."""
         try:
             catch_up_views(self.app, self.store, list(self.views.values()))
         except Exception:
             logger.exception("the views could not catch up")
+
+    def catch_up_integrations(self) -> None:
+        """Deliver what is due to every integration; a failing one never stops the rest."""
         for runner in self.integrations.values():
             try:
                 runner.catch_up()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rotation_domain.consumers import RowsReader
@@ -18,12 +19,17 @@ class BoundView:
     ``query_range``.
     """
 
-    def __init__(self, view: Any, reader: RowsReader) -> None:
+    def __init__(
+        self, view: Any, reader: RowsReader, catch_up: Callable[[], None] | None = None
+    ) -> None:
         self._view = view
         self._reader = reader
+        self._catch_up = catch_up
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the view's ``query`` with these arguments."""
+        if self._catch_up is not None:
+            self._catch_up()
         return self._view.query(self._reader, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -32,8 +38,14 @@ class BoundView:
             method = getattr(self.__dict__["_view"], name, None)
             if not callable(method) or name in ("apply", "query"):
                 raise AttributeError(f"view {self._view.name!r} has no query named {name!r}")
-        reader = self.__dict__["_reader"]
-        return lambda *args, **kwargs: method(reader, *args, **kwargs)
+        reader, catch_up = self.__dict__["_reader"], self.__dict__["_catch_up"]
+
+        def query(*args: Any, **kwargs: Any) -> Any:
+            if catch_up is not None:
+                catch_up()
+            return method(reader, *args, **kwargs)
+
+        return query
 
 
 class ViewQueries:
@@ -43,8 +55,9 @@ class ViewQueries:
     plugin's own views are reached the same way.
     """
 
-    def __init__(self, consumers: Consumers) -> None:
+    def __init__(self, consumers: Consumers, *, catch_up: Callable[[], None] | None = None) -> None:
         self._consumers = consumers
+        self._catch_up = catch_up
 
     def names(self) -> list[str]:
         """The names of the views that can be asked."""
@@ -55,4 +68,5 @@ class ViewQueries:
         if runners is None or name not in runners.views:
             known = ", ".join(sorted(runners.views)) if runners else "none"
             raise AttributeError(f"no view is named {name!r} (known: {known})")
-        return BoundView(runners.views[name].view, runners.store.reader(name))
+        catch_up = self.__dict__.get("_catch_up")
+        return BoundView(runners.views[name].view, runners.store.reader(name), catch_up)

@@ -855,3 +855,17 @@ def test_a_recording_integration_satisfies_the_integration_protocol() -> None:
 
     assert isinstance(integration, Integration)
     assert isinstance(EventCounts(), View)
+
+
+def test_rotation_views_can_catch_up_on_read_instead_of_after_each_command(
+    register_plugin: RegisterPlugin,
+) -> None:
+    program = register_plugin(
+        ViewsPlugin(EventCounts()), settings={"ROTATION_VIEWS_CATCH_UP": "on-read"}
+    )
+    with program.acting_as("cio@example.com"):
+        program.register_department("FIN", name="Finance")
+
+    assert program.consumers.store.position("event_counts") == 0  # commands did not pay
+    assert program.views.event_counts() == {"DepartmentRegistered": 1}  # the read caught up
+    assert program.consumers.store.position("event_counts") == events_recorded(program)
