@@ -61,9 +61,13 @@ class UnitOfWork:
     the command is refused, so no decision rests on a stale copy.
     """
 
-    def __init__(self, app: Application[UUID], actor: str) -> None:
+    def __init__(
+        self, app: Application[UUID], actor: str, *, fresh_head: int | None = None
+    ) -> None:
         self.app = app
         self.actor = actor
+        self.fresh_head = fresh_head
+        """A log position up to which every cached aggregate is known to be current."""
         self._loaded: dict[UUID, Aggregate] = {}
         self._created: list[UUID] = []
         self._from_cache: set[UUID] = set()
@@ -100,11 +104,22 @@ class UnitOfWork:
         Before saving, only the aggregates read and not changed need checking (the save
         checks the others); after a refusal, every cached aggregate does.
         """
-        for aggregate_id in self._from_cache:
-            aggregate = self._loaded[aggregate_id]
-            if (all_cached or not aggregate.pending_events) and self._changed_in_store(
-                aggregate_id
-            ):
+        to_check = [
+            aggregate_id
+            for aggregate_id in self._from_cache
+            if all_cached or not self._loaded[aggregate_id].pending_events
+        ]
+        if not to_check:
+            return
+        # One query instead of one per aggregate: has anything been recorded since?
+        if (
+            self.fresh_head is not None
+            and len(to_check) > 1
+            and (self.app.recorder.max_notification_id() or 0) == self.fresh_head
+        ):
+            return
+        for aggregate_id in to_check:
+            if self._changed_in_store(aggregate_id):
                 raise StaleRead(aggregate_id)
 
     def add(self, aggregate: A) -> A:
@@ -159,16 +174,22 @@ class UnitOfWork:
             roster = self.add(MonthRoster.open(month, actor=self.actor))
         return roster
 
-    def save(self) -> None:
-        """Record every new event of every aggregate of the unit, in one transaction."""
+    def save(self) -> list[int]:
+        """Record every new event of every aggregate of the unit, in one transaction.
+
+        Returns the log positions of the events recorded.
+        """
         order = [*self._created, *(i for i in self._loaded if i not in self._created)]
         changed = [self._loaded[i] for i in order if self._loaded[i].pending_events]
+        positions: list[int] = []
         if changed:
-            self.app.save(*changed)
+            recordings = self.app.save(*changed)
+            positions = [r.notification.id for r in recordings if r.notification is not None]
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate_id in self._created:  # the next command finds them without a query
                 cache.put(aggregate_id, self._loaded[aggregate_id])
+        return positions
 
 
 class ServiceBase:
@@ -194,6 +215,8 @@ class ServiceBase:
         # One command at a time per program object: commands change cached aggregates
         # in place. Processes scale out; within one, commands take a few milliseconds.
         self._commands = threading.RLock()
+        # The cache starts empty, so it is current up to the head of the log.
+        self._fresh_head: int | None = app.recorder.max_notification_id() or 0
 
     @contextlib.contextmanager
     def acting_as(self, actor: str) -> Iterator[None]:
@@ -231,6 +254,22 @@ class ServiceBase:
                 with contextlib.suppress(KeyError):
                     cache.get(aggregate_id, evict=True)
 
+    def _advance_fresh_head(self, recorded: list[int]) -> None:
+        """Keep knowing up to where the whole cache is current, or stop claiming to.
+
+        After this process's own events follow straight on from the known position,
+        every cached aggregate is still current (the saved ones hold those events). If
+        anything else was recorded in between, nothing can be said: forget the claim.
+        """
+        if not recorded or self._fresh_head is None:
+            return
+        if min(recorded) == self._fresh_head + 1 and max(recorded) - min(recorded) + 1 == len(
+            recorded
+        ):
+            self._fresh_head = max(recorded)
+        else:
+            self._fresh_head = None
+
     def _check(self, unit: UnitOfWork, action: str, **context: Any) -> None:
         """Ask the authorization policy; remember the action for the vetoes before saving."""
         unit.action, unit.context = action, context
@@ -246,7 +285,7 @@ class ServiceBase:
         who = self._resolve_actor(actor)
         with self._commands:
             for attempt in range(1, self.max_attempts + 1):
-                unit = UnitOfWork(self._app, who)
+                unit = UnitOfWork(self._app, who, fresh_head=self._fresh_head)
                 try:
                     try:
                         result = command(unit)
@@ -256,7 +295,7 @@ class ServiceBase:
                     unit.check_reads()
                     if self._veto is not None and unit.action:
                         self._veto(unit.actor, unit.action, unit.context)
-                    unit.save()
+                    recorded = unit.save()
                 except (IntegrityError, StaleRead):
                     self._forget(unit)
                     if attempt == self.max_attempts:
@@ -266,6 +305,7 @@ class ServiceBase:
                 except BaseException:
                     self._forget(unit)
                     raise
+                self._advance_fresh_head(recorded)
                 if self._after_commit is not None:
                     self._after_commit()
                 return result
