@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Final, Union, cast
 from uuid import UUID
 
+import attrs
 import cattrs
 import orjson
 from cattrs.fns import identity
@@ -135,6 +136,16 @@ class _StateCodec:
         self.structure_steps = structure_steps
 
 
+@attrs.define
+class _SharedCodecs:
+    """A converter and the codecs generated with it, shared by one mapper class."""
+
+    converter: cattrs.Converter
+    by_class: dict[type[Any], _EventCodec]
+    by_topic: dict[str, _EventCodec]
+    states: dict[str, _StateCodec]
+
+
 class CattrsMapper(Mapper[UUID]):
     """Converts domain events to stored events and back with cattrs and orjson.
 
@@ -152,6 +163,8 @@ class CattrsMapper(Mapper[UUID]):
 
     """
 
+    _shared: ClassVar[dict[type[Any], _SharedCodecs]] = {}
+
     def __init__(
         self,
         transcoder: Transcoder,
@@ -159,10 +172,18 @@ class CattrsMapper(Mapper[UUID]):
         cipher: Cipher | None = None,
     ) -> None:
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
-        self.converter: cattrs.Converter = self.make_converter()
-        self._codecs_by_class: dict[type[Any], _EventCodec] = {}
-        self._codecs_by_topic: dict[str, _EventCodec] = {}
-        self._state_codecs: dict[str, _StateCodec] = {}
+        # The converter and the codecs it generates depend only on the mapper's class
+        # (``make_converter`` takes no argument), so the instances of one class share
+        # them: a program opened later in the process does not generate them again.
+        # Compression and encryption stay per instance.
+        shared = type(self)._shared.get(type(self))
+        if shared is None:
+            shared = _SharedCodecs(self.make_converter(), {}, {}, {})
+            type(self)._shared[type(self)] = shared
+        self.converter: cattrs.Converter = shared.converter
+        self._codecs_by_class: dict[type[Any], _EventCodec] = shared.by_class
+        self._codecs_by_topic: dict[str, _EventCodec] = shared.by_topic
+        self._state_codecs: dict[str, _StateCodec] = shared.states
 
     def make_converter(self) -> cattrs.Converter:
         """Build the converter this mapper uses; called once, by the constructor.
