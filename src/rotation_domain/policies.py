@@ -83,20 +83,19 @@ def check_caps(
                 other_rotation=booking.rotation_id,
                 day=first_day,
             )
-    # Count per day by ordinal numbers: cheap enough to run on every booking.
-    first, last = window.start.toordinal(), window.end.toordinal()
-    away: Counter[int] = Counter()
-    guests: Counter[int] = Counter()
-    mentees: Counter[int] = Counter()
+    away: Counter[date] = Counter()
+    guests: Counter[date] = Counter()
+    mentees: Counter[date] = Counter()
     for booking in relevant:
-        start = max(booking.period.start.toordinal(), first)
-        end = min(booking.period.end.toordinal(), last)
-        days_shared = range(start, end + 1)
-        away.update(days_shared)
-        if booking.host_department == candidate.host_department:
-            guests.update(days_shared)
-        if candidate.mentor is not None and booking.mentor == candidate.mentor:
-            mentees.update(days_shared)
+        shared = _intersection(booking.period, window)
+        if shared is None:
+            continue
+        for day in shared.days():
+            away[day] += 1
+            if booking.host_department == candidate.host_department:
+                guests[day] += 1
+            if candidate.mentor is not None and booking.mentor == candidate.mentor:
+                mentees[day] += 1
     if mentor_only:
         away.clear()
         guests.clear()
@@ -138,14 +137,13 @@ def check_caps(
 
 
 def _first_over(
-    counts: Counter[int],
+    counts: Counter[date],
     cap: int,
     error: Callable[[date, int], Exception],
 ) -> None:
-    over = [day for day, count in counts.items() if count >= cap]
-    if over:
-        day = min(over)
-        raise error(date.fromordinal(day), counts[day])
+    for day in sorted(counts):
+        if counts[day] >= cap:
+            raise error(day, counts[day])
 
 
 def _intersection(a: DateRange, b: DateRange) -> DateRange | None:
