@@ -14,8 +14,9 @@ from datetime import date
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import Recording
 from eventsourcing.utils import resolve_topic
 
 from rotation_domain._commands_program import ProgramCommands
@@ -54,6 +55,31 @@ class RotationApplication(Application[UUID]):
         Employee: SNAPSHOT_INTERVAL,
     }
     log_section_size = 500
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """Save aggregates' new events, as `Application.save` does, recognising them faster.
+
+        eventsourcing's `ProcessingEvent.collect_events` tells aggregates from events by
+        runtime-protocol `isinstance` checks, a noticeable share of each command; this
+        program saves `Aggregate` objects, which a plain class check recognises.
+        """
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated in eventsourcing, kept in step
+        return recordings
 
 
 class RotationProgram(ProgramCommands):
