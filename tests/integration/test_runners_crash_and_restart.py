@@ -19,38 +19,19 @@ architecture promises:
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import consumer_plugins as plugins
+import harness
 import pytest
+import workload
 
 from rotation_domain import RotationProgram, open_program
 from rotation_domain.runners import PAGE_SIZE
-
-SCRIPTS = Path(__file__).parent / "scripts"
-
-
-def _script_module(name: str) -> ModuleType:
-    qualified = f"rotation_test_scripts_{name}"
-    if qualified not in sys.modules:
-        spec = importlib.util.spec_from_file_location(qualified, SCRIPTS / f"{name}.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[qualified] = module
-        spec.loader.exec_module(module)
-    return sys.modules[qualified]
-
-
-harness = _script_module("harness")
-plugins = _script_module("consumer_plugins")
-workload = _script_module("workload")
 
 KILL_TIMEOUT = 60.0
 # Enough events that the standard views need more than a page each (a page is 500).

@@ -8,7 +8,6 @@ over when the first is killed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -16,31 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import consumer_plugins as plugins
+import harness
 import pytest
+import workload
 
 from rotation_domain import open_program
-
-SCRIPTS = Path(__file__).parent / "scripts"
-
-
-def _script_module(name: str) -> ModuleType:
-    qualified = f"rotation_test_scripts_{name}"
-    if qualified not in sys.modules:
-        spec = importlib.util.spec_from_file_location(qualified, SCRIPTS / f"{name}.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[qualified] = module
-        spec.loader.exec_module(module)
-    return sys.modules[qualified]
-
-
-harness = _script_module("harness")
-plugins = _script_module("consumer_plugins")
-workload = _script_module("workload")
 
 CLAIM_INTERVAL = 0.2
 TAKEOVER_LIMIT = 10.0

@@ -12,7 +12,6 @@ views and integrations lose nothing across the takeover.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -23,36 +22,20 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import consumer_plugins as plugins
+import harness
 import psycopg
 import pytest
+import workload
 
 from adapters.worker import lock_key
 from rotation_domain import open_program
 
 pytestmark = pytest.mark.postgres
 
-SCRIPTS = Path(__file__).parent / "scripts"
-
-
-def _script_module(name: str) -> ModuleType:
-    qualified = f"rotation_test_scripts_{name}"
-    if qualified not in sys.modules:
-        spec = importlib.util.spec_from_file_location(qualified, SCRIPTS / f"{name}.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[qualified] = module
-        spec.loader.exec_module(module)
-    return sys.modules[qualified]
-
-
-harness = _script_module("harness")
-plugins = _script_module("consumer_plugins")
-workload = _script_module("workload")
 
 LOCK_CLASS = 0x726F74
 CLAIM_INTERVAL = 0.2
