@@ -23,7 +23,6 @@ __all__ = [
     "Delivery",
     "Envelope",
     "Integration",
-    "NullRows",
     "PositionConflict",
     "Rows",
     "RowsReader",
@@ -214,15 +213,3 @@ class PositionConflict(Exception):
 def key_for(*parts: object) -> str:
     """A row key made of parts, ordered sensibly by text (numbers zero-padded)."""
     return "/".join(f"{p:012d}" if isinstance(p, int) else str(p) for p in parts)
-
-
-class NullRows:
-    """Rows of a view that has none yet (used by queries before any event)."""
-
-    def get(self, key: str) -> Doc | None:
-        """Always None."""
-        return None
-
-    def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
-        """Nothing."""
-        return iter(())

@@ -106,11 +106,6 @@ class _Runner:
             )
         )
 
-    def lag(self) -> int:
-        """How many positions the consumer is behind the head of the log."""
-        head = self.app.recorder.max_notification_id() or 0
-        return max(0, head - self.store.position(self.name))
-
 
 class ViewRunner(_Runner):
     """Keeps one view up to date, a page per transaction, exactly once."""
