@@ -22,6 +22,7 @@ from eventsourcing.utils import resolve_topic
 from rotation_domain._commands_program import ProgramCommands
 from rotation_domain._inputs import an_id
 from rotation_domain._service import Authorizer
+from rotation_domain.config import plugin_settings
 from rotation_domain.consumers import ConsumerStore
 from rotation_domain.employee import Employee
 from rotation_domain.errors import CommandVetoed, InvalidInput, NotAuthorized, UnknownId
@@ -110,6 +111,7 @@ class RotationProgram(ProgramCommands):
         )
         self.app = app
         self.consumers = consumers
+        consumers.state.lock = self._commands
         self.plugin_manager = plugins
         self.views = ViewQueries(
             consumers, catch_up=consumers.catch_up_views if inline and views_on_read else None
@@ -218,8 +220,9 @@ def open_program(
         authorize: Called as ``authorize(actor, action, context)`` before each command;
             raises `NotAuthorized` to refuse it.
         settings: Extra eventsourcing settings (``COMPRESSOR_TOPIC``, ``CIPHER_KEY``,
-            ``AGGREGATE_CACHE_MAXSIZE``...), applied over those derived from the URL;
-            plugins receive them too.
+            ``AGGREGATE_CACHE_MAXSIZE``...), applied over those derived from the URL.
+            Plugins receive them too, over the ``ROTATION_*`` environment variables and
+            the file named by ``ROTATION_CONFIG`` (see `rotation_domain.config`).
         plugins: Plugin objects or modules to register besides the default plugins and
             the ``rotation_domain`` entry points.
         inline: Whether views and integrations catch up in this process. Default: yes
@@ -252,15 +255,16 @@ def open_program(
     make_store = cast(
         Callable[[dict[str, str]], ConsumerStore], resolve_topic(CONSUMER_STORE_TOPIC)
     )
-    views = _collect(loaded, "rotation_views", env)
-    integrations = _collect(loaded, "rotation_integrations", env)
+    for_plugins = plugin_settings(os.environ, env)
+    views = _collect(loaded, "rotation_views", for_plugins)
+    integrations = _collect(loaded, "rotation_integrations", for_plugins)
     views, integrations = _admit(loaded, views, integrations)
     consumers = Consumers(
         app,
         make_store(env),
         views,
         integrations,
-        backoff_seconds=float(env.get("ROTATION_RETRY_BACKOFF_SECONDS", "1.0")),
+        backoff_seconds=float(for_plugins.get("ROTATION_RETRY_BACKOFF_SECONDS", "1.0")),
     )
     if inline is None:
         inline = env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres"

@@ -26,6 +26,7 @@ __all__ = [
     "PositionConflict",
     "Rows",
     "RowsReader",
+    "StateReader",
     "View",
     "ViewChanges",
     "ViewCommit",
@@ -129,6 +130,35 @@ class Integration(Protocol):
 
         The same ``idempotency_key`` is given for every attempt at the same event,
         across restarts, so the receiving side can recognise a repeat.
+
+        An integration may also define ``bind(state: StateReader) -> None``: it is then
+        called once, before any delivery, with read access to the aggregates.
+        """
+
+
+class StateReader(Protocol):
+    """Read access to the recorded state, for integrations that need more than the event.
+
+    An integration with a ``bind(state: StateReader)`` method is given one when the
+    program opens (an e-mail integration looks up the participant's address, say).
+    """
+
+    def get(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        """A copy of one aggregate, as of ``version`` (its current state without it).
+
+        Raises:
+            KeyError: nothing was recorded with that id (or not that many versions).
+        """
+
+    def events(
+        self, topics: frozenset[str] = frozenset(), *, upto: int | None = None
+    ) -> Iterator[Envelope]:
+        """The recorded events with those topics (all without), in log order.
+
+        Read a page at a time, up to and including position ``upto`` (the head without it).
+
+        An integration answering one event with what the program knew then passes that
+        event's position: its message is the same however late it is delivered.
         """
 
 

@@ -7,17 +7,27 @@ the same runners (``rotation worker``).
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 import attrs
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 
-from rotation_domain.consumers import ConsumerStore, Integration, View
-from rotation_domain.runners import IntegrationRunner, Progress, ViewRunner, catch_up_views
+from rotation_domain.consumers import ConsumerStore, Envelope, Integration, View
+from rotation_domain.runners import (
+    PAGE_SIZE,
+    IntegrationRunner,
+    Progress,
+    ViewRunner,
+    catch_up_views,
+    envelope_of,
+)
 
-__all__ = ["ConsumerStatus", "Consumers"]
+__all__ = ["AppStateReader", "ConsumerStatus", "Consumers"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +55,40 @@ class ConsumerStatus:
     parked: int
 
 
+class AppStateReader:
+    """`StateReader` over an application's repository: copies, never the cached objects."""
+
+    def __init__(self, app: Application[Any]) -> None:
+        self._app = app
+        self.lock: threading.RLock = threading.RLock()
+        """Held while reading; a program shares its command lock (commands change the cache)."""
+
+    def get(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        """A copy of one aggregate, as of ``version`` (its current state without it)."""
+        try:
+            with self.lock:
+                found: Any = self._app.repository.get(aggregate_id, version=version)
+                return copy.deepcopy(found) if version is None else found
+        except AggregateNotFoundError:
+            raise KeyError(f"nothing recorded has id {aggregate_id}") from None
+
+    def events(
+        self, topics: frozenset[str] = frozenset(), *, upto: int | None = None
+    ) -> Iterator[Envelope]:
+        """The recorded events with those topics, in log order, up to position ``upto``."""
+        after = 0
+        wanted = sorted(topics)
+        while True:
+            page = self._app.recorder.select_notifications(
+                start=after, limit=PAGE_SIZE, stop=upto, topics=wanted, inclusive_of_start=False
+            )
+            for notification in page:
+                yield envelope_of(self._app, notification)
+            if len(page) < PAGE_SIZE:
+                return
+            after = page[-1].id
+
+
 class Consumers:
     """The runners of every view and integration of one program."""
 
@@ -66,8 +110,12 @@ class Consumers:
             self._unique(view.name)
             self.views[view.name] = ViewRunner(app, store, view)
             self.plugin_of[view.name] = plugin
+        self.state = AppStateReader(app)
         for plugin, integration in integrations:
             self._unique(integration.name)
+            bind = getattr(integration, "bind", None)
+            if callable(bind):
+                bind(self.state)
             self.integrations[integration.name] = IntegrationRunner(
                 app, store, integration, backoff_seconds=backoff_seconds
             )
