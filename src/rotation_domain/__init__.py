@@ -9,12 +9,22 @@ from importlib.metadata import PackageNotFoundError, version
 
 from rotation_domain.application import RotationProgram, open_program
 from rotation_domain.department import Department
+from rotation_domain.directory import (
+    Consequence,
+    DepartmentRecord,
+    DirectorySnapshot,
+    DirectorySource,
+    PersonRecord,
+    SyncReport,
+    Transfer,
+)
 from rotation_domain.employee import Employee
 from rotation_domain.errors import (
     ActorRequired,
     CapacityExceeded,
     CommandVetoed,
     ConcurrencyConflict,
+    DirectorySourceError,
     HostDepartmentFull,
     HostDepartmentNotEligible,
     ImprovementRequired,
@@ -64,8 +74,13 @@ __all__ = [
     "CapacityExceeded",
     "CommandVetoed",
     "ConcurrencyConflict",
+    "Consequence",
     "DateRange",
     "Department",
+    "DepartmentRecord",
+    "DirectorySnapshot",
+    "DirectorySource",
+    "DirectorySourceError",
     "Employee",
     "HostDepartmentFull",
     "HostDepartmentNotEligible",
@@ -87,6 +102,7 @@ __all__ = [
     "NotFound",
     "OutsideRotationWindow",
     "OverlappingRotation",
+    "PersonRecord",
     "Policy",
     "PolicyViolation",
     "Program",
@@ -96,6 +112,8 @@ __all__ = [
     "RotationStatus",
     "RotationTooLong",
     "SessionKind",
+    "SyncReport",
+    "Transfer",
     "UnknownDepartment",
     "UnknownEmployee",
     "UnknownId",

@@ -82,6 +82,20 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
             """Evolve the aggregate's state by this event."""
             aggregate.active = False
 
+    class EmployeeDetailsChanged(Event):
+        """The person's name, e-mail address or manager changed (a directory sync)."""
+
+        TOPIC = "rotation_domain:EmployeeDetailsChanged"
+        name: str
+        email: str
+        manager: str | None
+
+        def apply(self, aggregate: Employee) -> None:
+            """Evolve the aggregate's state by this event."""
+            aggregate.name = self.name
+            aggregate.email = self.email
+            aggregate.manager = self.manager
+
     class EmployeeAssigned(Event):
         """The person took a part in a rotation, as participant or mentor."""
 
@@ -161,6 +175,17 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
         """Record that the person left the company."""
         self._require_active("record a departure")
         self._trigger(self.EmployeeDeparted, actor=actor, on=on, reason=reason)
+
+    def change_details(self, *, name: str, email: str, manager: str | None, actor: str) -> None:
+        """Record the person's new name, e-mail address and manager."""
+        self._require_active("change the details")
+        if (name, email, manager) == (self.name, self.email, self.manager):
+            raise InvalidTransition(
+                f"employee {self.code}'s details are already those", employee=self.code
+            )
+        self._trigger(
+            self.EmployeeDetailsChanged, actor=actor, name=name, email=email, manager=manager
+        )
 
     def assign(
         self, rotation_id: UUID, role: Role, *, mentorship_id: UUID | None = None, actor: str

@@ -15,6 +15,7 @@ __all__ = [
     "CapacityExceeded",
     "CommandVetoed",
     "ConcurrencyConflict",
+    "DirectorySourceError",
     "HostDepartmentFull",
     "HostDepartmentNotEligible",
     "ImprovementRequired",
@@ -96,6 +97,14 @@ class InvalidTransition(RotationDomainError):
 
 class ConcurrencyConflict(RotationDomainError):
     """Other writers kept changing the same records; automatic retries are spent."""
+
+
+class DirectorySourceError(RotationDomainError):
+    """A directory source (an HRIS over SCIM, a CSV export) could not be read whole.
+
+    A directory sync that meets one records nothing. ``details`` name the ``source`` and,
+    where known, the resource (a SCIM resource id, a CSV line) and what is wrong with it.
+    """
 
 
 class PolicyViolation(RotationDomainError):
