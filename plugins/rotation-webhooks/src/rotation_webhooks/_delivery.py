@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -20,6 +22,37 @@ try:
     _USER_AGENT = f"rotation-webhooks/{version('rotation-webhooks')}"
 except PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
     _USER_AGENT = "rotation-webhooks"
+
+
+class _RedactEndpointUrls(logging.Filter):
+    """Shows the endpoints' URLs redacted in httpx's own log lines.
+
+    httpx logs every request at INFO as ``HTTP Request: POST <url> "<status>"``, with
+    the URL's credentials and query; this filter, on the ``httpx`` logger, replaces the
+    URLs of configured endpoints (and those only) by their redacted form.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._shown: dict[str, str] = {}
+
+    def add(self, url: str) -> None:
+        with self._lock:
+            self._shown[str(httpx.URL(url))] = redact_url(url)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, httpx.URL) for arg in record.args
+        ):
+            record.args = tuple(
+                self._shown.get(str(arg), arg) if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+_REDACT = _RedactEndpointUrls()
 
 
 class WebhookDeliveryFailed(RuntimeError):
@@ -68,6 +101,8 @@ class WebhookIntegration:
         self.max_attempts = endpoint.max_attempts
         self.source = source
         self._clock = clock
+        _REDACT.add(endpoint.url)
+        logging.getLogger("httpx").addFilter(_REDACT)  # once: a logger keeps a filter once
 
     def __repr__(self) -> str:
         return f"WebhookIntegration({self.endpoint!r}, source={self.source!r})"
@@ -82,9 +117,7 @@ class WebhookIntegration:
         headers = {
             "content-type": CONTENT_TYPE,
             "user-agent": _USER_AGENT,
-            **signature_headers(
-                self.endpoint.secret, idempotency_key, int(self._clock()), body
-            ),
+            **signature_headers(self.endpoint.secret, idempotency_key, int(self._clock()), body),
         }
         target = f"POST {redact_url(self.endpoint.url)}"
         timeout = self.endpoint.timeout_seconds

@@ -206,9 +206,7 @@ def _url(name: str, text: str) -> str:
 def _secret(name: str, text: str) -> str:
     setting = _setting(name, "SECRET")
     if not text:
-        raise WebhookSettingError(
-            f"{setting} is missing: every webhook is signed", setting=setting
-        )
+        raise WebhookSettingError(f"{setting} is missing: every webhook is signed", setting=setting)
     try:
         key = signing_key(text)
     except WebhookSettingError:
