@@ -98,9 +98,12 @@ class Mailbox:
 class SmtpServer:
     """A real SMTP server (aiosmtpd) on 127.0.0.1, optionally with STARTTLS and AUTH."""
 
-    def __init__(self, *, tls: ssl.SSLContext | None = None, auth: bool = False) -> None:
+    def __init__(
+        self, *, tls: ssl.SSLContext | None = None, auth: bool = False, port: int | None = None
+    ) -> None:
         self.mailbox = Mailbox()
-        self.port = free_port()
+        self.port = port or free_port()
+        self.user, self.password = USER, PASSWORD
         self.logins: list[tuple[str, str]] = []
         kwargs: dict[str, Any] = {}
         if tls is not None:
@@ -117,8 +120,8 @@ class SmtpServer:
         if isinstance(auth_data, LoginPassword):
             user, password = auth_data.login.decode(), auth_data.password.decode()
             self.logins.append((user, password))
-            return AuthResult(success=user == USER and password == PASSWORD)
-        return AuthResult(success=False)
+            return AuthResult(success=user == USER and password == PASSWORD, handled=False)
+        return AuthResult(success=False, handled=False)
 
     def settings(self, **more: str) -> dict[str, str]:
         return {
@@ -134,6 +137,30 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+@pytest.fixture
+def server_later() -> Iterator[Any]:
+    """``server_later(port)`` starts an SMTP server on a port chosen earlier; stopped after."""
+    started: list[SmtpServer] = []
+
+    def start(port: int) -> SmtpServer:
+        server = SmtpServer(port=port)
+        server.start()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    return free_port()
 
 
 @pytest.fixture
