@@ -279,8 +279,6 @@ def broken_server() -> Iterator[Any]:
             server.close()
 
 
-
-
 def company(program: Any) -> None:
     """A scenario step: IT (E1, E2, E3 managed by B1), FIN (M1), OPS (M2), and B1 in IT."""
     program.register_department("IT", name="Information Technology", is_it=True)

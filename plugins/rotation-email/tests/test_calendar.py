@@ -1,11 +1,12 @@
-"""Calendar invitations: a rotation's window keeps its UID, raises its SEQUENCE, and is cancelled."""
+"""Calendar invitations: a rotation window keeps its UID, raises SEQUENCE, and is cancelled."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import rotation_email
 from rotation_domain.testing import given
+
+import rotation_email
 
 
 def test_a_rotation_window_is_offered_moved_and_withdrawn_under_one_uid(

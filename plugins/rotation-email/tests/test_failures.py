@@ -6,9 +6,9 @@ import logging
 import time
 
 import pytest
+from rotation_domain.testing import failures_of, given
 
 import rotation_email
-from rotation_domain.testing import failures_of, given
 
 from_address = "IT Rotation Program <rotation@example.com>"
 

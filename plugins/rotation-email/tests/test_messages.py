@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import rotation_email
 from rotation_domain.testing import given
+
+import rotation_email
 
 
 def planned_and_nominated(program):
-    rotation = program.plan_rotation("E1", host_department="FIN", start="2027-01-04", end="2027-01-29")
+    rotation = program.plan_rotation(
+        "E1", host_department="FIN", start="2027-01-04", end="2027-01-29"
+    )
     mentorship = program.nominate_mentor(rotation, mentor="M1")
     return rotation, mentorship
 
@@ -130,9 +133,7 @@ def test_a_company_template_overrides_the_shipped_one_and_adds_html(
     asked = smtp_server.mailbox.one("mentor_nominated")
     assert asked.message["Subject"] == "[ACME] Mentor request for Bob <script>"
     assert asked.text() == "Hello Grace Hopper, ACME needs you from Mon 4 Jan 2027.\n"
-    assert asked.html() == (
-        "<p>Hello <b>Grace Hopper</b>, please guide Bob &lt;script&gt;.</p>\n"
-    )
+    assert asked.html() == ("<p>Hello <b>Grace Hopper</b>, please guide Bob &lt;script&gt;.</p>\n")
     # the kinds the company did not override keep the shipped templates
     program.open_review_cycle("2027", start="2027-01-01", end="2027-12-31", actor="cio")
     assert smtp_server.mailbox.of_kind("cycle_opened")[0].message["Subject"] == (
@@ -173,7 +174,9 @@ def test_message_ids_are_derived_from_the_idempotency_key(
     one, two = smtp_server.mailbox.of_kind("mentor_nominated")
     key = one.message["X-Rotation-Idempotency-Key"]
     assert key == two.message["X-Rotation-Idempotency-Key"]
-    assert one.message_id == two.message_id == rotation_email.message_id_for(
-        key, "mentor", "example.com"
+    assert (
+        one.message_id
+        == two.message_id
+        == rotation_email.message_id_for(key, "mentor", "example.com")
     )
     assert one.message_id.endswith("@example.com>")

@@ -10,10 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
-import rotation_email
 from rotation_domain import open_program
 from rotation_domain.testing import TODAY, failures_of, given
+
+import rotation_email
 
 
 def open_file_program(path: Path, settings: dict[str, str]):
@@ -179,8 +179,16 @@ def test_the_daily_command_sends_the_due_reminders(tmp_path, smtp_server, compan
 
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "rotation_email", "reminders", "--store",
-             f"sqlite:///{path}", "--today", "2027-01-01"],
+            [
+                sys.executable,
+                "-m",
+                "rotation_email",
+                "reminders",
+                "--store",
+                f"sqlite:///{path}",
+                "--today",
+                "2027-01-01",
+            ],
             env=environment,
             capture_output=True,
             text=True,

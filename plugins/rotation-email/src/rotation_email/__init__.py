@@ -20,6 +20,7 @@ from typing import Any
 
 from rotation_domain.consumers import Integration
 from rotation_domain.hookspecs import hookimpl
+
 from rotation_email._compose import MAIL_TOPICS, message_id_for
 from rotation_email._integration import EmailIntegration, ReminderRun
 from rotation_email._ledger import ledger_for

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from rotation_domain import open_program
+
 from rotation_email import send_due_reminders
 
 

@@ -67,4 +67,5 @@ class Invite:
             address.params["role"] = vText("REQ-PARTICIPANT")
             event.add("attendee", address, encode=False)
         calendar.add_component(event)
-        return calendar.to_ical().decode("utf-8")
+        text: bytes = calendar.to_ical()
+        return text.decode("utf-8")

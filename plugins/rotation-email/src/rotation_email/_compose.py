@@ -11,8 +11,8 @@ from email.utils import format_datetime
 from uuid import UUID
 
 import attrs
-
 from rotation_domain.consumers import Envelope
+
 from rotation_email._calendar import Invite
 from rotation_email._settings import EmailSettings
 from rotation_email._templates import Templates
@@ -65,7 +65,7 @@ class Outgoing:
     message: EmailMessage = attrs.field(eq=False)
 
 
-class CannotCompose(ValueError):
+class CompositionError(ValueError):
     """The event's message cannot be written (a malformed address in the directory)."""
 
 
@@ -338,6 +338,6 @@ def _address(person: Person) -> Address:
     try:
         return Address(display_name=person.name, addr_spec=person.email)
     except (ValueError, IndexError) as error:
-        raise CannotCompose(
+        raise CompositionError(
             f"employee {person.code}'s e-mail address {person.email!r} is not valid: {error}"
         ) from None

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import attrs
-
 from rotation_domain.consumers import Envelope, StateReader
+
 from rotation_email._compose import MAIL_TOPICS, Composer, Outgoing
 from rotation_email._ledger import SentLedger
 from rotation_email._settings import EmailSettings

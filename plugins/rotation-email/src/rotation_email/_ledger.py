@@ -18,7 +18,7 @@ from contextlib import closing
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["MemoryLedger", "PostgresLedger", "SentLedger", "SQLiteLedger", "ledger_for"]
+__all__ = ["MemoryLedger", "PostgresLedger", "SQLiteLedger", "SentLedger", "ledger_for"]
 
 TABLE = "rotation_email_sent"
 
@@ -106,7 +106,7 @@ class PostgresLedger:
         return f"PostgresLedger({self.table}, host={self._conninfo['host']!r})"
 
     def _connect(self) -> Any:
-        import psycopg  # noqa: PLC0415 - only a PostgreSQL store needs it
+        import psycopg
 
         return psycopg.connect(autocommit=True, **self._conninfo)
 
