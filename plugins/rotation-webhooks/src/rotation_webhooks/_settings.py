@@ -99,7 +99,7 @@ def signing_key(secret: str) -> bytes:
 
 
 def _redacted(url: str) -> str:
-    return redact_url(url)
+    return repr(redact_url(url))
 
 
 @attrs.frozen
