@@ -56,16 +56,25 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
 
 
+_ABSENT: Any = object()
+
+
 class _OverlayRows:
-    """A view's rows as seen inside a page: committed rows with the page's changes on top."""
+    """A view's rows as seen inside a page: committed rows with the page's changes on top.
+
+    Changes are journaled per event (`begin`), so a failing event's partial changes are
+    undone (`undo`) without copying the page's changes for every event.
+    """
 
     def __init__(self, below: RowsReader) -> None:
         self.below = below
         self.changes: dict[str, Doc | None] = {}
+        self._journal: dict[str, Any] = {}
 
     def get(self, key: str) -> Doc | None:
-        if key in self.changes:
-            return self.changes[key]
+        changes = self.changes
+        if key in changes:
+            return changes[key]
         return self.below.get(key)
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
@@ -79,10 +88,28 @@ class _OverlayRows:
         return iter(sorted(merged.items()))
 
     def put(self, key: str, doc: Doc) -> None:
+        if key not in self._journal:
+            self._journal[key] = self.changes.get(key, _ABSENT)
         self.changes[key] = doc
 
     def delete(self, key: str) -> None:
+        if key not in self._journal:
+            self._journal[key] = self.changes.get(key, _ABSENT)
         self.changes[key] = None
+
+    def begin(self) -> None:
+        """Start journaling one event's changes."""
+        if self._journal:
+            self._journal = {}
+
+    def undo(self) -> None:
+        """Take back the changes made since `begin`."""
+        for key, previous in self._journal.items():
+            if previous is _ABSENT:
+                del self.changes[key]
+            else:
+                self.changes[key] = previous
+        self._journal = {}
 
 
 ROW_CACHE_LIMIT = 250_000
@@ -182,15 +209,15 @@ class ViewRunner(_Runner):
         A failing event is retried at the next catch-up until the view's
         ``max_attempts`` (default 1), then parked and passed over.
         """
-        attempt = _OverlayRows(rows)
+        rows.begin()
         try:
             if isinstance(envelope, BaseException):
                 raise envelope
-            self.view.apply(envelope, attempt)
+            self.view.apply(envelope, rows)
         except Exception as error:  # noqa: BLE001 - a failing view never stops the others
+            rows.undo()
             return self._failed(position, error, failures.get(position))
-        rows.changes.update(attempt.changes)
-        if position in failures:
+        if failures and position in failures:
             self.store.clear_failure(self.name, position)
             del failures[position]
         return True

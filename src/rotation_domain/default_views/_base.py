@@ -58,10 +58,19 @@ class HandlerView:
 _NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9_.~-]")
 
 
+_QUOTED: dict[str, str] = {}
+_QUOTED_LIMIT = 100_000
+
+
 def _part(part: object) -> str:
     if not isinstance(part, str):
         return str(part)
-    return quote(part, safe="") if _NEEDS_QUOTING.search(part) else part
+    found = _QUOTED.get(part)
+    if found is None:
+        found = quote(part, safe="") if _NEEDS_QUOTING.search(part) else part
+        if len(_QUOTED) < _QUOTED_LIMIT:
+            _QUOTED[part] = found
+    return found
 
 
 def key(*parts: object) -> str:
