@@ -108,6 +108,14 @@ def _unique(kind: str, codes: Iterable[str]) -> None:
         raise InvalidInput(f"the directory lists these {kind} codes twice: {listed}", codes=listed)
 
 
+def _departments(items: Iterable[DepartmentRecord]) -> tuple[DepartmentRecord, ...]:
+    return tuple(items)
+
+
+def _people(items: Iterable[PersonRecord]) -> tuple[PersonRecord, ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class DirectorySnapshot(Immutable):
     """The whole directory as read from a source at one moment.
@@ -119,8 +127,8 @@ class DirectorySnapshot(Immutable):
             snapshot does not hold.
     """
 
-    departments: tuple[DepartmentRecord, ...] = attrs.field(converter=tuple)
-    people: tuple[PersonRecord, ...] = attrs.field(converter=tuple)
+    departments: tuple[DepartmentRecord, ...] = attrs.field(converter=_departments)
+    people: tuple[PersonRecord, ...] = attrs.field(converter=_people)
 
     def __attrs_post_init__(self) -> None:
         for kind, items, cls in (
