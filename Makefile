@@ -3,21 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The plugin distributions under plugins/, each installed (editable, with its test extra)
+# and tested with the project. Listed explicitly so a half-made directory is never picked up.
+PLUGINS := rotation-example-plugin rotation-email
+PLUGIN_PROJECTS := $(foreach p,$(PLUGINS),plugins/$(p)/pyproject.toml)
+PLUGIN_TESTS := $(foreach p,$(PLUGINS),plugins/$(p)/tests)
 
 .PHONY: demo test lint typecheck imports check bench bench-quick clean
 
-$(STAMP): pyproject.toml plugins/rotation-example-plugin/pyproject.toml
+$(STAMP): pyproject.toml $(PLUGIN_PROJECTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet -e plugins/rotation-example-plugin
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach p,$(PLUGINS),-e 'plugins/$(p)[test]')
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m adapters.demo --store sqlite:///demo-rotation.db --fresh
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests plugins/rotation-example-plugin/tests
+	$(BIN)/python -m pytest tests $(PLUGIN_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench plugins
@@ -25,6 +29,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	for p in $(PLUGINS); do (cd plugins/$$p && ../../$(BIN)/mypy) || exit 1; done
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
