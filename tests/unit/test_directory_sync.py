@@ -418,3 +418,48 @@ def test_a_registration_by_another_writer_during_a_sync_is_taken_into_account(
         assert report.employees_registered == ()
         assert report.details_changed == ("E7",)
         assert program.get(EmployeeClass.id_for("E7")).name == "Engineer 7"
+
+
+# ---------------------------------------------------------------- stored events stay readable
+
+GOLDEN_V2 = Path(__file__).parents[1] / "golden" / "events-v2-directory.jsonl"
+
+
+def test_the_stored_details_changed_event_of_the_v2_golden_file_rebuilds_the_employee() -> None:
+    """tests/golden/events-v2-directory.jsonl: what a sync stored for a details change.
+
+    Like events-v1.jsonl it is never regenerated: later versions must still read it.
+    """
+    import json
+    from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
+
+    records = [json.loads(line) for line in GOLDEN_V2.read_text(encoding="utf-8").splitlines()]
+    assert [r["topic"] for r in records] == [
+        "rotation_domain:DepartmentRegistered",
+        "rotation_domain:EmployeeRegistered",
+        "rotation_domain:EmployeeDetailsChanged",
+    ]
+    with open_program("memory:") as program:
+        program.app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=UUID(r["originator_id"]),
+                    originator_version=r["originator_version"],
+                    topic=r["topic"],
+                    state=r["state"].encode("utf-8"),
+                )
+                for r in records
+            ]
+        )
+        ada = program.get(EmployeeClass.id_for("E1"))
+        assert (ada.name, ada.email, ada.manager, ada.version) == (
+            "Ada Lovelace",
+            "ada.lovelace@example.com",
+            None,
+            2,
+        )
+        [changed] = [e for e in program.app.events.get(ada.id) if e.originator_version == 2]
+        assert isinstance(changed, Employee.EmployeeDetailsChanged)
+        assert changed.actor == "hris@example.com"
