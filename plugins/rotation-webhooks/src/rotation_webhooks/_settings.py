@@ -122,11 +122,6 @@ class Endpoint:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
-    @property
-    def key(self) -> bytes:
-        """The HMAC-SHA256 key (see `signing_key`)."""
-        return signing_key(self.secret)
-
 
 def event_topics() -> dict[str, str]:
     """Every event of the library: its topic by its name (``RotationPlanned``).
