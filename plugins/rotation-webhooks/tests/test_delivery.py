@@ -310,7 +310,7 @@ def test_no_secret_reaches_failures_logs_errors_or_reprs(
         assert receiver.requests[0].headers["authorization"].startswith("Basic ")
 
 
-def test_a_delivery_takes_no_longer_than_the_timeout_even_after_the_backoff(
+def test_after_a_failure_later_commands_do_not_wait_for_the_endpoint_before_its_backoff(
     register_plugin: RegisterPlugin, receiver: Receiver
 ) -> None:
     # With the library's default backoff a failing endpoint is not tried again at once,
