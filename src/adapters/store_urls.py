@@ -7,7 +7,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 __all__ = ["StoreURLError", "settings_for_url"]
 
 MAPPER_TOPIC = "adapters.mapper:CattrsMapper"
-SQLITE_RECORDER_TOPIC = "adapters.sqlite_subscription:PollingSQLiteApplicationRecorder"
+SQLITE_RECORDER_TOPIC = "adapters.audit_chain:ChainedSQLiteApplicationRecorder"
+"""The polling SQLite recorder (``adapters.sqlite_subscription``), keeping the audit chain."""
+POSTGRES_RECORDER_TOPIC = "adapters.audit_chain:ChainedPostgresApplicationRecorder"
+"""eventsourcing's PostgreSQL recorder, keeping the audit chain."""
 
 
 class StoreURLError(ValueError):
@@ -60,6 +63,7 @@ def settings_for_url(url: str) -> dict[str, str]:
             POSTGRES_PASSWORD=unquote(parts.password or ""),
             POSTGRES_POOL_SIZE=query.get("pool_size", "2"),
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", "4"),
+            APPLICATION_RECORDER_TOPIC=POSTGRES_RECORDER_TOPIC,
         )
         if "schema" in query:
             settings["POSTGRES_SCHEMA"] = query["schema"]

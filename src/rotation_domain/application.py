@@ -22,6 +22,7 @@ from eventsourcing.utils import resolve_topic
 from rotation_domain._commands_program import ProgramCommands
 from rotation_domain._inputs import an_id
 from rotation_domain._service import Authorizer
+from rotation_domain.audit import AuditQueries
 from rotation_domain.config import plugin_settings
 from rotation_domain.consumers import ConsumerStore
 from rotation_domain.employee import Employee
@@ -83,8 +84,11 @@ class RotationApplication(Application[UUID]):
         return recordings
 
 
-class RotationProgram(ProgramCommands):
+class RotationProgram(ProgramCommands, AuditQueries):
     """The rotation program: commands that record events, and reads of the current state.
+
+    The audit queries (`history`, `timeline`, `state_at`, `as_of`, `export_audit`,
+    `verify_audit_trail`, `seal_audit_trail`) come from `AuditQueries`.
 
     Build one with `open_program()`. Every command accepts ``actor=``; without it the
     actor of the enclosing `acting_as` block is used.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID, uuid4
 
 import attrs
@@ -10,6 +11,7 @@ import attrs
 from rotation_domain._aggregate import ProgramAggregate
 from rotation_domain.errors import (
     ImprovementRequired,
+    InvalidInput,
     InvalidTransition,
     MentorNotAgreed,
     MentorNotBriefed,
@@ -17,9 +19,13 @@ from rotation_domain.errors import (
 )
 from rotation_domain.values import DateRange, Immutable, MentorshipStatus, RotationStatus
 
-__all__ = ["Observation", "Rotation"]
+__all__ = ["OBSERVATION_CATEGORIES", "Observation", "Rotation"]
 
 _OPEN = (RotationStatus.PLANNED, RotationStatus.IN_PROGRESS)
+
+
+OBSERVATION_CATEGORIES = ("general", "process", "data", "tooling", "communication")
+"""The kinds of problem an observation can name; ``general`` when none is given."""
 
 
 @attrs.frozen
@@ -28,6 +34,7 @@ class Observation(Immutable):
 
     text: str
     on: date | None
+    category: str = "general"
 
 
 class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
@@ -97,15 +104,27 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
             aggregate.started_on = self.on
 
     class ObservationRecorded(Event):
-        """The participant noted a problem IT could solve (R7)."""
+        """The participant noted a problem IT could solve (R7).
+
+        Version 2 added ``category``; version-1 events are read as ``general``
+        (docs/evolving-events.md).
+        """
 
         TOPIC = "rotation_domain:ObservationRecorded"
+        class_version = 2
         text: str
         on: date | None
+        category: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no category: every observation then was a general one."""
+            state["category"] = "general"
 
         def apply(self, aggregate: Rotation) -> None:
             """Evolve the aggregate's state by this event."""
-            aggregate.observations = (*aggregate.observations, Observation(self.text, self.on))
+            observation = Observation(self.text, self.on, self.category)
+            aggregate.observations = (*aggregate.observations, observation)
 
     class ImprovementLinked(Event):
         """The participant proposed an improvement as payback (R8)."""
@@ -297,15 +316,24 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
             )
         self._trigger(self.RotationStarted, actor=actor, on=on)
 
-    def record_observation(self, text: str, on: date | None, *, actor: str) -> None:
+    def record_observation(
+        self, text: str, on: date | None, *, actor: str, category: str = "general"
+    ) -> None:
         """Note a problem of the host department that IT could solve (R7).
 
-        The rotation must be in progress; a given date must lie in its window.
+        The rotation must be in progress; a given date must lie in its window; the
+        category is one of `OBSERVATION_CATEGORIES`.
         """
+        if category not in OBSERVATION_CATEGORIES:
+            raise InvalidInput(
+                f"an observation's category must be one of {', '.join(OBSERVATION_CATEGORIES)}, "
+                f"got {category!r}",
+                field="category",
+            )
         self._require("record an observation on", RotationStatus.IN_PROGRESS)
         if on is not None:
             self._require_in_window("an observation", on)
-        self._trigger(self.ObservationRecorded, actor=actor, text=text, on=on)
+        self._trigger(self.ObservationRecorded, actor=actor, text=text, on=on, category=category)
 
     def check_can_propose(self) -> None:
         """Refuse a proposal before the rotation started or after it was cancelled."""

@@ -1,0 +1,449 @@
+"""Application recorders that keep the audit chain, for SQLite and PostgreSQL.
+
+Every stored event is linked to its predecessor by ``rotation_domain.audit.chain_hash``
+(SHA-256 over the previous hash, the event's position, topic, originator id, version
+and stored state bytes). The hashes are computed in the transaction that inserts the
+events, after the insert has taken the write lock (SQLite's write transaction,
+PostgreSQL's ``EXCLUSIVE`` table lock), so the head read there is the true head and
+two writers can never chain to the same predecessor. Each insert costs two statements
+more: one ``SELECT`` of the head, one ``executemany`` of the new chain entries.
+
+The chain lives in a table of its own, ``<events table>_audit_chain (position PRIMARY
+KEY, hash)``, rather than in a column of the events table: eventsourcing's statements
+for the events table (its inserts, its ``SELECT *``, PostgreSQL's composite type) stay
+as they are, and an existing store gains the chain without a migration of its events
+table. A store opened with these recorders for the first time while it already holds
+events has its chain built from the events as they are then (``create_table``): the
+chain then vouches for nothing before that moment.
+
+Both recorders implement the core's ports ``AuditChainStore`` (verification reads
+every position of both tables, merged) and ``AggregateLog`` (one aggregate's events
+with their positions, by the primary key's index).
+
+Select them through ``adapters.store_urls`` (the default for ``sqlite:`` and
+``postgresql:`` URLs), or with ``APPLICATION_RECORDER_TOPIC``:
+``adapters.audit_chain:ChainedSQLiteApplicationRecorder`` or
+``adapters.audit_chain:ChainedPostgresApplicationRecorder``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    Notification,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
+from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresDatastore
+    from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+    from psycopg import Cursor
+    from psycopg.rows import DictRow
+
+__all__ = [
+    "VERIFY_PAGE_SIZE",
+    "AuditChainError",
+    "ChainedPostgresApplicationRecorder",
+    "ChainedSQLiteApplicationRecorder",
+    "chain_table_name",
+]
+
+VERIFY_PAGE_SIZE: Final = 2000
+"""Rows of each table read at a time when the chain is verified or built."""
+
+
+class AuditChainError(PersistenceError):
+    """The chain's head is at or past the positions new events were given.
+
+    It happens only when the log was cut back around the recorder (SQLite then hands
+    out a position again): the recorder refuses to extend a tampered log.
+    """
+
+
+def chain_table_name(events_table_name: str) -> str:
+    """The name of the chain table kept beside an events table."""
+    return f"{events_table_name}_audit_chain"
+
+
+def _chained(
+    previous: bytes, ids: Sequence[int], stored_events: Sequence[StoredEvent]
+) -> list[tuple[int, bytes]]:
+    rows = []
+    for position, stored in zip(ids, stored_events, strict=True):
+        previous = chain_hash(
+            previous,
+            position,
+            stored.topic,
+            originator_text(stored.originator_id),
+            stored.originator_version,
+            stored.state,
+        )
+        rows.append((position, previous))
+    return rows
+
+
+def _check_head(head: int, first: int) -> None:
+    if first <= head:
+        raise AuditChainError(
+            f"the audit chain's head is at position {head}, but the log gave the next event "
+            f"position {first}: the log was cut back around the recorder; run "
+            "verify_audit_trail() and restore the store"
+        )
+
+
+def _merged(
+    events: Iterator[tuple[int, str, str, int, bytes]], chain: Iterator[tuple[int, bytes]]
+) -> Iterator[ChainRow]:
+    """Merge the events and the chain entries, both in position order, by position."""
+    event = next(events, None)
+    link = next(chain, None)
+    while event is not None or link is not None:
+        if event is not None and (link is None or event[0] < link[0]):
+            yield (*event, None)
+            event = next(events, None)
+        elif link is not None and (event is None or link[0] < event[0]):
+            yield (link[0], None, None, None, None, link[1])
+            link = next(chain, None)
+        elif event is not None and link is not None:
+            yield (*event, link[1])
+            event = next(events, None)
+            link = next(chain, None)
+
+
+class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
+    """The polling SQLite application recorder, keeping the audit chain.
+
+    Select it with ``APPLICATION_RECORDER_TOPIC=`` its topic,
+    ``adapters.audit_chain:ChainedSQLiteApplicationRecorder``.
+    """
+
+    def __init__(
+        self,
+        datastore: SQLiteDatastore,
+        events_table_name: str = "stored_events",
+        *,
+        poll_interval: float | None = None,
+    ) -> None:
+        """Initialise the recorder (arguments as for `PollingSQLiteApplicationRecorder`)."""
+        # Set before the base initialiser, which builds the create-table statements.
+        self.chain_table_name = chain_table_name(events_table_name)
+        super().__init__(datastore, events_table_name, poll_interval=poll_interval)
+        chain, events = self.chain_table_name, self.events_table_name
+        self._select_head = f"SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1"
+        self._insert_links = f"INSERT INTO {chain} (position, hash) VALUES (?, ?)"
+        self._select_heads = (
+            f"SELECT (SELECT MAX(rowid) FROM {events}), (SELECT MAX(position) FROM {chain})"
+        )
+        self._select_event_page = (
+            f"SELECT rowid, topic, originator_id, originator_version, state FROM {events} "
+            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
+        )
+        self._select_link_page = (
+            f"SELECT position, hash FROM {chain} WHERE position > ? AND position <= ? "
+            "ORDER BY position LIMIT ?"
+        )
+        self._select_aggregate = (
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {events} "
+            "WHERE originator_id = ? AND originator_version > ? "
+            "ORDER BY originator_version LIMIT ?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The base statements and the chain table's."""
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} "
+            "(position INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
+        ]
+
+    def create_table(self) -> None:
+        """Create the tables; chain the events of a store that had none chained yet."""
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self._select_heads)
+            last_event, last_link = c.fetchone()
+            if last_event is None or last_link is not None:
+                return
+            previous, after = GENESIS_HASH, 0
+            while True:
+                c.execute(self._select_event_page, (after, last_event, VERIFY_PAGE_SIZE))
+                page = c.fetchall()
+                if not page:
+                    return
+                links = []
+                for position, topic, originator_id, version, state in page:
+                    previous = chain_hash(previous, position, topic, originator_id, version, state)
+                    links.append((position, previous))
+                c.executemany(self._insert_links, links)
+                after = page[-1][0]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if not stored_events or not ids:
+            return ids
+        # The insert above holds the write lock, so this is the head no one else moves.
+        c.execute(self._select_head)
+        head = c.fetchone()
+        previous = GENESIS_HASH if head is None else bytes(head[1])
+        _check_head(0 if head is None else head[0], ids[0])
+        c.executemany(self._insert_links, _chained(previous, ids, stored_events))
+        return ids
+
+    # The port AuditChainStore.
+
+    def audit_chain_head(self) -> tuple[int, bytes] | None:
+        """The last chain entry's position and hash, or None while the chain is empty."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._select_head)
+            head = c.fetchone()
+        return None if head is None else (int(head[0]), bytes(head[1]))
+
+    def audit_chain_rows(self, *, upto: int | None = None) -> Iterator[ChainRow]:
+        """Every position holding an event or a chain entry, in order, a page at a time."""
+        if upto is None:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(self._select_heads)
+                last_event, last_link = c.fetchone()
+            upto = max(last_event or 0, last_link or 0)
+        return _merged(self._event_rows(upto), self._link_rows(upto))
+
+    def _event_rows(self, upto: int) -> Iterator[tuple[int, str, str, int, bytes]]:
+        after = 0
+        while True:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(self._select_event_page, (after, upto, VERIFY_PAGE_SIZE))
+                page = [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+            yield from page
+            if len(page) < VERIFY_PAGE_SIZE:
+                return
+            after = page[-1][0]
+
+    def _link_rows(self, upto: int) -> Iterator[tuple[int, bytes]]:
+        after = 0
+        while True:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(self._select_link_page, (after, upto, VERIFY_PAGE_SIZE))
+                page = [(r[0], bytes(r[1])) for r in c.fetchall()]
+            yield from page
+            if len(page) < VERIFY_PAGE_SIZE:
+                return
+            after = page[-1][0]
+
+    # The port AggregateLog.
+
+    def select_aggregate_notifications(
+        self, originator_id: UUID, *, gt: int | None = None, limit: int = 500
+    ) -> Sequence[Notification]:
+        """The aggregate's events after version ``gt``, by version, with their positions."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._select_aggregate, (originator_text(originator_id), gt or 0, limit))
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=self.convert_originator_id(row[1]),
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
+                )
+                for row in c.fetchall()
+            ]
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL application recorder, keeping the audit chain.
+
+    Select it with ``APPLICATION_RECORDER_TOPIC=`` its topic,
+    ``adapters.audit_chain:ChainedPostgresApplicationRecorder``.
+    It needs ``POSTGRES_ENABLE_DB_FUNCTIONS`` off (the default): the database function
+    inserts events without this recorder seeing their positions.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        """Initialise the recorder (arguments as for `PostgresApplicationRecorder`).
+
+        Raises:
+            ProgrammingError: ``POSTGRES_ENABLE_DB_FUNCTIONS`` is on, or a name is too long.
+        """
+        super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise ProgrammingError(
+                "the audit chain needs POSTGRES_ENABLE_DB_FUNCTIONS off: the database "
+                "function inserts events without the recorder chaining them"
+            )
+        self.chain_table_name = chain_table_name(events_table_name)
+        self.check_identifier_length(self.chain_table_name)
+        schema = Identifier(datastore.schema)
+        chain = Identifier(self.chain_table_name)
+        events = Identifier(self.events_table_name)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.{1} "
+                "(position bigint PRIMARY KEY, hash bytea NOT NULL)"
+            ).format(schema, chain)
+        )
+        self._select_head = SQL(
+            "SELECT position, hash FROM {0}.{1} ORDER BY position DESC LIMIT 1"
+        ).format(schema, chain)
+        self._insert_links = SQL("INSERT INTO {0}.{1} (position, hash) VALUES (%s, %s)").format(
+            schema, chain
+        )
+        self._select_heads = SQL(
+            "SELECT (SELECT MAX(notification_id) FROM {0}.{1}) AS events, "
+            "(SELECT MAX(position) FROM {0}.{2}) AS links"
+        ).format(schema, events, chain)
+        self._select_event_page = SQL(
+            "SELECT notification_id, topic, originator_id, originator_version, state "
+            "FROM {0}.{1} WHERE notification_id > %s AND notification_id <= %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(schema, events)
+        self._select_link_page = SQL(
+            "SELECT position, hash FROM {0}.{1} WHERE position > %s AND position <= %s "
+            "ORDER BY position LIMIT %s"
+        ).format(schema, chain)
+        self._select_aggregate = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {0}.{1} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version LIMIT %s"
+        ).format(schema, events)
+        self._lock_events = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(schema, events)
+
+    def create_table(self) -> None:
+        """Create the tables; chain the events of a store that had none chained yet."""
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._lock_events)
+            curs.execute(self._select_heads)
+            heads = curs.fetchone()
+            if heads is None or heads["events"] is None or heads["links"] is not None:
+                return
+            previous, after = GENESIS_HASH, 0
+            while True:
+                curs.execute(self._select_event_page, (after, heads["events"], VERIFY_PAGE_SIZE))
+                page = curs.fetchall()
+                if not page:
+                    return
+                links = []
+                for row in page:
+                    previous = chain_hash(
+                        previous,
+                        row["notification_id"],
+                        row["topic"],
+                        originator_text(row["originator_id"]),
+                        row["originator_version"],
+                        bytes(row["state"]),
+                    )
+                    links.append((row["notification_id"], previous))
+                curs.executemany(self._insert_links, links)
+                after = page[-1]["notification_id"]
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if not stored_events or not ids:
+            return ids
+        # Still inside the insert's transaction, which holds the EXCLUSIVE table lock.
+        curs.execute(self._select_head, prepare=True)
+        head = curs.fetchone()
+        previous = GENESIS_HASH if head is None else bytes(head["hash"])
+        _check_head(0 if head is None else head["position"], ids[0])
+        normalised = stored_events
+        if self.datastore.originator_id_type == "uuid":
+            normalised = [
+                stored if isinstance(stored.originator_id, UUID) else _as_uuid(stored)
+                for stored in stored_events
+            ]
+        curs.executemany(self._insert_links, _chained(previous, ids, normalised))
+        return ids
+
+    # The port AuditChainStore.
+
+    def audit_chain_head(self) -> tuple[int, bytes] | None:
+        """The last chain entry's position and hash, or None while the chain is empty."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_head)
+            head = curs.fetchone()
+        return None if head is None else (int(head["position"]), bytes(head["hash"]))
+
+    def audit_chain_rows(self, *, upto: int | None = None) -> Iterator[ChainRow]:
+        """Every position holding an event or a chain entry, in order, a page at a time."""
+        if upto is None:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(self._select_heads)
+                heads = curs.fetchone()
+            upto = max((heads or {}).get("events") or 0, (heads or {}).get("links") or 0)
+        return _merged(self._event_rows(upto), self._link_rows(upto))
+
+    def _event_rows(self, upto: int) -> Iterator[tuple[int, str, str, int, bytes]]:
+        after = 0
+        while True:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(self._select_event_page, (after, upto, VERIFY_PAGE_SIZE))
+                page = [
+                    (
+                        r["notification_id"],
+                        r["topic"],
+                        originator_text(r["originator_id"]),
+                        r["originator_version"],
+                        bytes(r["state"]),
+                    )
+                    for r in curs.fetchall()
+                ]
+            yield from page
+            if len(page) < VERIFY_PAGE_SIZE:
+                return
+            after = page[-1][0]
+
+    def _link_rows(self, upto: int) -> Iterator[tuple[int, bytes]]:
+        after = 0
+        while True:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(self._select_link_page, (after, upto, VERIFY_PAGE_SIZE))
+                page = [(r["position"], bytes(r["hash"])) for r in curs.fetchall()]
+            yield from page
+            if len(page) < VERIFY_PAGE_SIZE:
+                return
+            after = page[-1][0]
+
+    # The port AggregateLog.
+
+    def select_aggregate_notifications(
+        self, originator_id: UUID, *, gt: int | None = None, limit: int = 500
+    ) -> Sequence[Notification]:
+        """The aggregate's events after version ``gt``, by version, with their positions."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_aggregate, (originator_id, gt or 0, limit))
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+
+def _as_uuid(stored: StoredEvent) -> StoredEvent:
+    """The stored event with its text originator id as the UUID PostgreSQL keeps."""
+    return StoredEvent(
+        originator_id=UUID(str(stored.originator_id)),
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=stored.state,
+    )
