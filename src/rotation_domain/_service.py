@@ -209,6 +209,8 @@ class ServiceBase:
         self._app = app
         self._today = today
         self._authorize = authorize
+        self.checking: UnitOfWork | None = None
+        """The unit of work whose authorization is being asked, while it is."""
         self._veto = veto
         self._after_commit = after_commit
         self._actor: ContextVar[str | None] = ContextVar(f"actor-{id(self)}", default=None)
@@ -274,7 +276,11 @@ class ServiceBase:
         """Ask the authorization policy; remember the action for the vetoes before saving."""
         unit.action, unit.context = action, context
         if self._authorize is not None:
-            self._authorize(unit.actor, action, context)
+            self.checking = unit
+            try:
+                self._authorize(unit.actor, action, context)
+            finally:
+                self.checking = None
 
     def _run(self, actor: str | None, command: Callable[[UnitOfWork], T]) -> T:
         """Run ``command`` in a unit of work and save it, retrying on write conflicts.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, ClassVar, cast
 from uuid import UUID
@@ -21,7 +21,7 @@ from eventsourcing.utils import resolve_topic
 
 from rotation_domain._commands_program import ProgramCommands
 from rotation_domain._inputs import an_id
-from rotation_domain._service import Authorizer
+from rotation_domain._service import Authorizer, UnitOfWork
 from rotation_domain.audit import AuditQueries
 from rotation_domain.config import plugin_settings
 from rotation_domain.consumers import ConsumerStore
@@ -31,6 +31,7 @@ from rotation_domain.event_consumers import Consumers, ConsumerStatus
 from rotation_domain.plugin_manager import PluginInfo, Plugins, load_plugins
 from rotation_domain.program import PROGRAM_ID, Program
 from rotation_domain.roster import MonthRoster
+from rotation_domain.rotation import Rotation
 from rotation_domain.runners import Progress
 from rotation_domain.values import Policy
 from rotation_domain.view_queries import ViewQueries
@@ -84,6 +85,25 @@ class RotationApplication(Application[UUID]):
         return recordings
 
 
+class _UnitDirectory:
+    """The people as the command being authorized reads them (its reads are checked)."""
+
+    def __init__(self, unit: UnitOfWork | None) -> None:
+        self._unit = unit
+
+    def find_employee(self, code: str) -> Employee | None:
+        """The employee with that code, or None."""
+        if self._unit is None or not isinstance(code, str):
+            return None
+        return self._unit.find(Employee, Employee.id_for(code))
+
+    def find_rotation(self, rotation_id: UUID) -> Rotation | None:
+        """The rotation with that id, or None."""
+        if self._unit is None or not isinstance(rotation_id, UUID):
+            return None
+        return self._unit.find(Rotation, rotation_id)
+
+
 class RotationProgram(ProgramCommands, AuditQueries):
     """The rotation program: commands that record events, and reads of the current state.
 
@@ -104,6 +124,7 @@ class RotationProgram(ProgramCommands, AuditQueries):
         authorize: Authorizer | None = None,
         inline: bool = True,
         views_on_read: bool = False,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         after_command = consumers.catch_up_integrations if views_on_read else consumers.catch_up
         super().__init__(
@@ -114,6 +135,8 @@ class RotationProgram(ProgramCommands, AuditQueries):
             after_commit=after_command if inline else None,
         )
         self.app = app
+        self.settings: Mapping[str, str] = dict(settings or {})
+        """The plugin settings (config file, ``ROTATION_*`` variables, ``settings=``)."""
         self.consumers = consumers
         consumers.state.lock = self._commands
         self.plugin_manager = plugins
@@ -135,7 +158,11 @@ class RotationProgram(ProgramCommands, AuditQueries):
 
     def _authorize_by_plugins(self, actor: str, action: str, context: dict[str, Any]) -> None:
         allowed = self.plugin_manager.hook.rotation_authorize(
-            action=action, actor=actor, context=context
+            action=action,
+            actor=actor,
+            context=context,
+            settings=self.settings,
+            directory=_UnitDirectory(self.checking),
         )
         if allowed is False:
             raise NotAuthorized(
@@ -287,6 +314,7 @@ def open_program(
         authorize=authorize,
         inline=inline,
         views_on_read=catch_up_mode == "on-read",
+        settings=for_plugins,
     )
 
 

@@ -66,12 +66,28 @@ def rotation_validate_command(action: str, actor: str, context: Mapping[str, Any
 
 
 @hookspec(firstresult=True)
-def rotation_authorize(action: str, actor: str, context: Mapping[str, Any]) -> bool | None:
+def rotation_authorize(
+    action: str,
+    actor: str,
+    context: Mapping[str, Any],
+    settings: Mapping[str, str],
+    directory: Any,
+) -> bool | None:
     """Decide whether ``actor`` may perform ``action``.
 
     Called before each command, after its arguments were checked and the things it
     names were found. The first plugin that returns True or False decides; None means
-    no opinion. When every plugin returns None the command is allowed.
+    no opinion. When every plugin returns None the command is allowed. A plugin may
+    also raise `NotAuthorized` itself, to say which role was missing.
+
+    Args:
+        action: The command's name (``plan_rotation``).
+        actor: Who asks.
+        context: The command's arguments and the aggregates it loaded.
+        settings: The program's plugin settings.
+        directory: Read access to the people, consistent with the command's own reads:
+            ``directory.find_employee(code)`` returns an `Employee` or None,
+            ``directory.find_rotation(rotation_id)`` a `Rotation` or None.
 
     Returns:
         True to allow, False to refuse (the command raises `NotAuthorized`), None to

@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_PLUGINS", "PluginInfo", "Plugins", "load_plugins"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("rotation_domain.default_views",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("rotation_domain.default_views", "rotation_domain.roles")
 """The modules of the plugins built into the library, registered like any other."""
 
 
