@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The plugin distributions under plugins/, each installed (editable, with its test extra)
 # and tested with the project. Listed explicitly so a half-made directory is never picked up.
-PLUGINS := rotation-example-plugin rotation-email
+PLUGINS := rotation-example-plugin rotation-email rotation-hris rotation-webhooks
 PLUGIN_PROJECTS := $(foreach p,$(PLUGINS),plugins/$(p)/pyproject.toml)
 PLUGIN_TESTS := $(foreach p,$(PLUGINS),plugins/$(p)/tests)
 

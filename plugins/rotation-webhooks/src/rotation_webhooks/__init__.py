@@ -9,7 +9,7 @@ Installed, the plugin loads in every program through its entry point (group
 at least once, in order, retried with backoff and parked after its last attempt.
 
 Receivers check a message with `verify_signature`. The full description is in
-docs/integrations-webhooks.md.
+docs/integrations.md ("Outbound webhooks").
 """
 
 from __future__ import annotations
