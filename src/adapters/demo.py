@@ -1,177 +1,184 @@
-"""The main job for now: the source's story, end to end, on a SQLite file.
+"""The main job: a realistic company runs a full review cycle of its rotation program.
 
-Run it with ``make demo`` or ``python -m adapters.demo --store sqlite:///demo.db --fresh``.
-It plans a rotation, has a mentor nominated, agree, be briefed and hold a session of
-each kind, records an observation, an improvement proposed and adopted, completes the
-rotation, then shows a few refused commands with their messages and prints the log.
+Run it with ``make demo`` or ``rotation --store sqlite:///demo-rotation.db demo --fresh``
+(also ``python -m adapters.demo --store sqlite:///demo-rotation.db --fresh``). Northwind
+(`adapters.demo_company`: about sixty IT staff in five IT teams, eight business
+departments with mentors) goes through the year 2027 (`adapters.demo_story`): rotations
+planned against the caps, mentors agreeing and a few declining, sessions of each kind,
+observations, improvements adopted and rejected, a departure, a cancellation, and a few
+commands the rules refuse, shown with their messages. Everything goes through the public
+API into the store; a summary follows, and the HTML report is written beside the SQLite
+file. The same ``--seed`` gives the same story.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from datetime import date
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from rotation_domain import RotationDomainError, RotationProgram, SessionKind, open_program
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-__all__ = ["main", "run_story"]
+from adapters.demo_company import Company, make_company
+from adapters.demo_story import CYCLE, Step, StoryLog, office_authorizer, plan_story, run_story
+from adapters.report import build_report, render_html
+from adapters.store_urls import StoreURLError, settings_for_url
+from rotation_domain import RotationDomainError, RotationProgram, open_program
 
-CIO = "cio@example.com"
+__all__ = ["DEFAULT_SEED", "main", "report_path_for"]
+
+DEFAULT_SEED = 2027
+"""The seed ``make demo`` uses."""
 
 
-def _refused(label: str, attempt: Callable[[], object], out: list[str]) -> None:
+def report_path_for(store: str) -> Path | None:
+    """Where the demo writes its report by default: beside the SQLite file, as ``.html``."""
     try:
-        attempt()
-    except RotationDomainError as error:
-        out.append(f"  refused  {label}\n           {type(error).__name__}: {error}")
-    else:  # pragma: no cover - the demo's refusals are chosen to fail
-        out.append(f"  ACCEPTED {label} (expected a refusal)")
+        name = settings_for_url(store).get("SQLITE_DBNAME")
+    except StoreURLError:
+        return None
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).with_suffix(".html")
 
 
-def run_story(program: RotationProgram) -> list[str]:
-    """Drive the source's story through the public API; return what happened, as lines."""
-    out: list[str] = []
-    with program.acting_as(CIO):
-        program.register_department("IT", name="Information Technology", is_it=True)
-        program.register_department("FIN", name="Finance")
-        program.register_department("OPS", name="Operations")
-        program.register_employee("E1", name="Ada", email="ada@example.com", department="IT")
-        program.register_employee("E2", name="Alan", email="alan@example.com", department="IT")
-        program.register_employee("M1", name="Grace", email="grace@example.com", department="FIN")
-        program.register_employee("M2", name="Edsger", email="edsger@example.com", department="OPS")
-        program.set_policy(
-            max_length_days=31,
-            max_concurrent=3,
-            max_guests_per_department=1,
-            max_mentees_per_mentor=1,
-            require_briefing=True,
-        )
-        program.open_review_cycle("2027", start=date(2027, 1, 1), end=date(2027, 12, 31))
-        rotation = program.plan_rotation(
-            "E1", host_department="FIN", start=date(2027, 1, 4), end=date(2027, 1, 29)
-        )
-        out.append(f"  planned  rotation {rotation}: E1 (IT) into FIN, 2027-01-04..2027-01-29")
-        mentorship = program.nominate_mentor(rotation, mentor="M1")
-        out.append("  nominated M1 (Finance) as mentor")
-    with program.acting_as("M1"):
-        program.accept_mentorship(mentorship)
-        out.append("  M1 agreed to mentor E1")
-    with program.acting_as(CIO):
-        program.brief_mentor(mentorship, on=date(2027, 1, 2))
-        out.append("  the CIO's office briefed M1 on 2027-01-02")
-        program.start_rotation(rotation, on=date(2027, 1, 4))
-        out.append("  rotation started on 2027-01-04")
-    with program.acting_as("M1"):
-        for day, kind, topic in (
-            (6, SessionKind.DISCUSSION, "How month-end close works"),
-            (8, SessionKind.READING, "The accounts-payable handbook"),
-            (13, SessionKind.HANDS_ON, "Booking supplier invoices"),
-        ):
-            program.hold_mentor_session(mentorship, kind=kind, on=date(2027, 1, day), topic=topic)
-            out.append(f"  M1 held a {kind.value} session on 2027-01-{day:02d}: {topic}")
-    with program.acting_as("E1"):
-        program.record_observation(
-            rotation, "Invoices are re-keyed by hand from e-mail", on=date(2027, 1, 14)
-        )
-        out.append("  E1 observed: invoices are re-keyed by hand from e-mail")
-        improvement = program.propose_improvement(
-            rotation,
-            title="Route invoices automatically",
-            description="Parse the supplier e-mails and file the invoices in the ledger.",
-            on=date(2027, 1, 20),
-        )
-        out.append("  E1 proposed: Route invoices automatically")
-    with program.acting_as("M1"):
-        program.adopt_improvement(improvement, on=date(2027, 2, 15))
-        out.append("  FIN adopted the improvement on 2027-02-15")
-    with program.acting_as(CIO):
-        program.complete_rotation(rotation, on=date(2027, 1, 29))
-        out.append("  rotation completed on 2027-01-29")
-
-        out.append("")
-        out.append("Refused commands (nothing is recorded for them):")
-        _refused(
-            "E2 into FIN for 40 days",
-            lambda: program.plan_rotation(
-                "E2", host_department="FIN", start=date(2027, 2, 1), end=date(2027, 3, 12)
-            ),
-            out,
-        )
-        _refused(
-            "E2 into FIN while E1 is there",
-            lambda: program.plan_rotation(
-                "E2", host_department="FIN", start=date(2027, 1, 20), end=date(2027, 2, 5)
-            ),
-            out,
-        )
-        _refused(
-            "M1 (Finance) as mentor for a rotation into Operations",
-            lambda: program.nominate_mentor(
-                program.plan_rotation(
-                    "E2", host_department="OPS", start=date(2027, 3, 1), end=date(2027, 3, 26)
-                ),
-                mentor="M1",
-            ),
-            out,
-        )
-        _refused(
-            "Ada (IT) hosting in IT",
-            lambda: program.plan_rotation(
-                "E1", host_department="IT", start=date(2027, 5, 3), end=date(2027, 5, 28)
-            ),
-            out,
-        )
-        second = program.plan_rotation(
-            "E1", host_department="OPS", start=date(2027, 6, 1), end=date(2027, 6, 25)
-        )
-        _refused(
-            "starting E1's June rotation without an agreed mentor",
-            lambda: program.start_rotation(second, on=date(2027, 6, 1)),
-            out,
-        )
-    return out
+def _fresh(store: str) -> None:
+    try:
+        name = settings_for_url(store).get("SQLITE_DBNAME")
+    except StoreURLError:
+        return
+    if name and name != ":memory:" and not name.startswith("file:"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
 
 
-def _print_log(program: RotationProgram, write: Callable[[str], object]) -> None:
-    write("\nThe log (the audit trail), oldest first:")
-    start = 1
-    while True:
-        page = program.app.notification_log.select(start=start, limit=500)
-        if not page:
-            break
-        for notification in page:
-            event = program.app.mapper.to_domain_event(notification)
-            name = notification.topic.rsplit(":", 1)[-1]
-            actor = getattr(event, "actor", "?")
-            write(f"  {notification.id:>4}  {name:<22} by {actor}")
-        start = page[-1].id + 1
+def _run(program: RotationProgram, steps: list[Step], console: Console, quiet: bool) -> StoryLog:
+    if quiet:
+        return run_story(program, steps)
+    with Progress(
+        TextColumn("[bold]{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("Northwind's year", total=len(steps))
+
+        def advance(step: Step) -> None:
+            bar.update(task, advance=1, description=f"{step.day}  {step.kind}")
+
+        log = run_story(program, steps, advance)
+        bar.update(task, description="the year is over")
+    return log
+
+
+def _summary(
+    console: Console, program: RotationProgram, company: Company, log: StoryLog, seconds: float
+) -> None:
+    events = program.app.recorder.max_notification_id() or 0
+    mentors = sum(len(m) for m in company.mentors.values())
+    console.print(
+        f"\n[bold]Northwind's rotation program, {CYCLE}[/bold]: {len(company.it_staff)} IT staff "
+        f"in {sum(1 for d in company.departments if d.is_it)} IT teams, "
+        f"{len(company.hosts)} business departments with {mentors} mentors.\n"
+        f"{sum(v for k, v in log.done.items() if k != 'skipped')} commands recorded "
+        f"{events} events, in {seconds:.1f} s."
+    )
+    done = Table(title="Commands recorded", show_edge=False)
+    done.add_column("command")
+    done.add_column("count", justify="right")
+    for kind, count in sorted(log.done.items()):
+        if kind != "skipped":
+            done.add_row(kind, str(count))
+    console.print(done)
+    console.print("\n[bold]Refused commands[/bold] (nothing is recorded for them):")
+    for refusal in log.refusals:
+        console.print(
+            f"  {refusal.day}  {refusal.label}\n    [red]{refusal.error}[/red]: {refusal.message}",
+            highlight=False,
+        )
+    rows = program.views.participation(CYCLE)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status.value] = counts.get(row.status.value, 0) + 1
+    console.print(
+        f"\n[bold]Participation in {CYCLE}[/bold]: "
+        + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    )
+    pipeline = program.views.improvement_pipeline()
+    by_status: dict[str, int] = {}
+    for improvement in pipeline.improvements:
+        by_status[improvement.status] = by_status.get(improvement.status, 0) + 1
+    console.print(
+        f"[bold]Improvements[/bold]: {len(pipeline.improvements)} proposed; "
+        + ", ".join(f"{status} {n}" for status, n in sorted(by_status.items()))
+    )
+    bridges = Table(title="Department bridges", show_edge=False)
+    for column in ("department", "hosted", "observations", "proposed", "adopted"):
+        bridges.add_column(column, justify="left" if column == "department" else "right")
+    for bridge in program.views.department_bridges():
+        bridges.add_row(
+            f"{bridge.department} {bridge.name}",
+            str(bridge.rotations_hosted),
+            str(bridge.observations),
+            str(bridge.improvements_proposed),
+            str(bridge.improvements_adopted),
+        )
+    console.print(bridges)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; return the process exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--store", default="sqlite:///demo-rotation.db", help="store URL")
-    parser.add_argument(
-        "--fresh", action="store_true", help="delete the SQLite file first if it exists"
+    parser = argparse.ArgumentParser(
+        prog="python -m adapters.demo",
+        description="Run a realistic company's review cycle into a store, then write the report.",
     )
+    parser.add_argument("--store", default="sqlite:///demo-rotation.db", help="store URL")
+    parser.add_argument("--fresh", action="store_true", help="delete the SQLite file first")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the story's seed")
+    parser.add_argument("--report", type=Path, help="the HTML report's path")
+    parser.add_argument("--no-report", action="store_true", help="do not write the report")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     args = parser.parse_args(argv)
-    if args.fresh and args.store.startswith("sqlite:///"):
-        path = Path(args.store.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    with open_program(args.store) as program:
-        try:
-            lines = run_story(program)
-        except RotationDomainError as error:
-            print(f"the demo was refused: {type(error).__name__}: {error}", file=sys.stderr)
-            print("run it on an empty store (add --fresh)", file=sys.stderr)
-            return 2
-        print(f"The rotation program, on {args.store}:")
-        print("\n".join(lines))
-        _print_log(program, print)
-    return 0
+    console = Console(highlight=False)
+    if args.fresh:
+        _fresh(args.store)
+    started = time.perf_counter()
+    company = make_company(args.seed)
+    steps, _ = plan_story(company, args.seed)
+    try:
+        program = open_program(args.store, authorize=office_authorizer)
+    except RotationDomainError as error:
+        print(f"demo: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    with program:
+        if program.app.recorder.max_notification_id():
+            print(
+                f"demo: the store {args.store} already holds events; run it on an empty "
+                "store (add --fresh to delete a SQLite file first)",
+                file=sys.stderr,
+            )
+            return 6
+        log = _run(program, steps, console, args.quiet)
+        seconds = time.perf_counter() - started
+        _summary(console, program, company, log, seconds)
+        if log.surprises:
+            console.print("\n[bold red]Unexpected refusals[/bold red] (a bug in the story):")
+            for line in log.surprises:
+                console.print(f"  {line}")
+        report = None if args.no_report else (args.report or report_path_for(args.store))
+        if report is not None:
+            data = build_report(program, title=f"Northwind IT rotation program, {CYCLE}")
+            report.write_text(render_html(data), encoding="utf-8")
+            console.print(f"\nThe report: [bold]{report}[/bold] (open it in a browser)")
+    console.print(
+        f"The store: {args.store}. Try: rotation --store {args.store} participation {CYCLE}"
+    )
+    return 1 if log.surprises else 0
 
 
 if __name__ == "__main__":
