@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -10,7 +9,6 @@ from uuid import UUID
 
 from rotation_domain._inputs import a_date, an_email, optional_text, text
 from rotation_domain._service import ServiceBase, UnitOfWork
-from rotation_domain.config import plugin_settings
 from rotation_domain.department import Department
 from rotation_domain.directory import (
     Consequence,
@@ -211,17 +209,10 @@ class DirectoryCommands(ServiceBase):
                 found.append(source)
         return found
 
-    def _plugin_settings(self) -> dict[str, str]:
-        """The settings plugins got when the program opened, as `open_program` built them.
-
-        The application's environment holds the process environment and the settings
-        given to `open_program`; those given are the entries the process environment
-        does not hold with the same value.
-        """
-        environ = os.environ
-        app_env: Mapping[str, str] = self._app.env
-        given = {k: v for k, v in app_env.items() if environ.get(k) != v}
-        return plugin_settings(environ, given)
+    def _plugin_settings(self) -> Mapping[str, str]:
+        """The settings plugins got when the program opened (`RotationProgram.settings`)."""
+        settings: Mapping[str, str] = getattr(self, "settings", {})
+        return settings
 
     def sync_directory(
         self,
