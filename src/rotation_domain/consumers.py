@@ -151,11 +151,13 @@ class StateReader(Protocol):
         """
 
     def events(
-        self, topics: frozenset[str] = frozenset(), *, upto: int | None = None
+        self, topics: frozenset[str] = frozenset(), *, after: int = 0, upto: int | None = None
     ) -> Iterator[Envelope]:
         """The recorded events with those topics (all without), in log order.
 
-        Read a page at a time, up to and including position ``upto`` (the head without it).
+        Read a page at a time, from the position after ``after`` up to and including
+        ``upto`` (the head without it): an integration that keeps its own picture of the
+        directory reads only what is new since it last looked.
 
         An integration answering one event with what the program knew then passes that
         event's position: its message is the same however late it is delivered.

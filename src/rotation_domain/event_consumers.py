@@ -73,10 +73,9 @@ class AppStateReader:
             raise KeyError(f"nothing recorded has id {aggregate_id}") from None
 
     def events(
-        self, topics: frozenset[str] = frozenset(), *, upto: int | None = None
+        self, topics: frozenset[str] = frozenset(), *, after: int = 0, upto: int | None = None
     ) -> Iterator[Envelope]:
-        """The recorded events with those topics, in log order, up to position ``upto``."""
-        after = 0
+        """The recorded events with those topics, in log order, after ``after`` to ``upto``."""
         wanted = sorted(topics)
         while True:
             page = self._app.recorder.select_notifications(

@@ -58,6 +58,22 @@ def test_an_integration_reads_state_as_of_its_event_and_now(
     assert all(count == 4 for _, _, count in plugin.seen)
 
 
+def test_the_state_reader_reads_events_between_two_positions(
+    register_plugin: RegisterPlugin,
+) -> None:
+    plugin = LooksUp()
+    program = register_plugin(plugin)
+    given(program, small_company)
+    assert plugin.state is not None
+    every = [e.position for e in plugin.state.events()]
+    assert every == list(range(1, len(every) + 1))
+    assert [e.position for e in plugin.state.events(after=3, upto=5)] == [4, 5]
+    registered = frozenset({topic("EmployeeRegistered")})
+    assert [e.name for e in plugin.state.events(registered, after=every[-2])] == [
+        "EmployeeRegistered"
+    ]
+
+
 def test_the_state_reader_names_an_unknown_id(register_plugin: RegisterPlugin) -> None:
     plugin = LooksUp()
     register_plugin(plugin)
