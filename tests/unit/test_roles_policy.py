@@ -115,7 +115,8 @@ def test_only_the_nominated_mentor_agrees_declines_or_logs_sessions(
         "mentor",
         roles.hold_mentor_session,
         mentorship,
-        kind=SessionKind.DISCUSSION, topic="Month-end close",
+        kind=SessionKind.DISCUSSION,
+        topic="Month-end close",
         on="2027-02-02",
         actor="E1",
     )
