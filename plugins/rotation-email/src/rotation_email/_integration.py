@@ -64,6 +64,7 @@ class EmailIntegration:
         self.composer = Composer(settings, templates or Templates(settings.templates))
         self.now = now
         self._state: StateReader | None = None
+        self._world: World | None = None  # kept between deliveries, which go in log order
 
     def __repr__(self) -> str:
         return f"EmailIntegration({self.transport!r}, from={self.settings.sender!r})"
@@ -81,9 +82,19 @@ class EmailIntegration:
 
     def deliver(self, envelope: Envelope, idempotency_key: str) -> None:
         """Send the messages of one event; raise `EmailDeliveryError` to be retried."""
-        world = World.at(self.state, envelope.position)
+        world = self._world_at(envelope.position)
         outgoing = self.composer.for_event(envelope, idempotency_key, world)
         self.send(outgoing)
+
+    def _world_at(self, position: int) -> World:
+        """What the program knew at ``position``.
+
+        The kept world brought forward; for an event before it (a parked one retried)
+        a new one.
+        """
+        if self._world is None or self._world.position > position:
+            self._world = World()
+        return self._world.advanced(self.state, position)
 
     def send(self, outgoing: list[Outgoing]) -> list[str]:
         """Send what the ledger has not seen; return the Message-IDs sent now.

@@ -93,11 +93,25 @@ class World:
     exemptions: set[tuple[str, str]] = attrs.field(factory=set)
     proposals: dict[UUID, _Proposal] = attrs.field(factory=dict)
     codes: dict[UUID, str] = attrs.field(factory=dict)
+    position: int = 0
+    """The last position of the log this world has taken into account."""
 
     @classmethod
     def at(cls, state: StateReader, position: int | None) -> World:
         """What the program knew up to and including ``position`` (now, without one)."""
-        return cls.folded(state.events(TOPICS, upto=position))
+        return cls().advanced(state, position)
+
+    def advanced(self, state: StateReader, position: int | None) -> World:
+        """This world brought forward to ``position`` (the head without one).
+
+        Only the events after `position` are read, so a world kept between deliveries
+        costs a page of new events, not the whole log.
+        """
+        for envelope in state.events(TOPICS, after=self.position, upto=position):
+            self.fold(envelope)
+        if position is not None:
+            self.position = max(self.position, position)
+        return self
 
     @classmethod
     def folded(cls, envelopes: Iterable[Envelope]) -> World:
@@ -110,6 +124,7 @@ class World:
     def fold(self, envelope: Envelope) -> None:
         """Take one event into account."""
         event, subject, name = envelope.event, envelope.originator_id, envelope.name
+        self.position = max(self.position, envelope.position)
         if name == "DepartmentRegistered":
             self.departments[event.code] = (event.name, bool(event.is_it))
         elif name == "EmployeeRegistered":
