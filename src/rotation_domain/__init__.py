@@ -8,6 +8,7 @@ decision is kept as an immutable event. Start with `open_program()`.
 from importlib.metadata import PackageNotFoundError, version
 
 from rotation_domain.application import RotationProgram, open_program
+from rotation_domain.audit import AuditSeal, AuditTrailBroken, AuditVerification, TimelineEntry
 from rotation_domain.department import Department
 from rotation_domain.directory import (
     Consequence,
@@ -71,6 +72,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ActorRequired",
+    "AuditSeal",
+    "AuditTrailBroken",
+    "AuditVerification",
     "CapacityExceeded",
     "CommandVetoed",
     "ConcurrencyConflict",
@@ -113,6 +117,7 @@ __all__ = [
     "RotationTooLong",
     "SessionKind",
     "SyncReport",
+    "TimelineEntry",
     "Transfer",
     "UnknownDepartment",
     "UnknownEmployee",
