@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from rotation_domain._commands_directory import DirectoryCommands, current_mentor
+from rotation_domain._commands_directory import current_mentor
+from rotation_domain._commands_sync import DirectorySyncCommands
 from rotation_domain._inputs import a_date, a_period, an_id
 from rotation_domain._inputs import text as a_text
 from rotation_domain._service import UnitOfWork
@@ -23,7 +24,7 @@ from rotation_domain.rotation import Rotation
 __all__ = ["RotationCommands"]
 
 
-class RotationCommands(DirectoryCommands):
+class RotationCommands(DirectorySyncCommands):
     """The life of a rotation, from plan to completion or cancellation."""
 
     def plan_rotation(
