@@ -5,8 +5,11 @@ Every stored event is linked to its predecessor by ``rotation_domain.audit.chain
 and stored state bytes). The hashes are computed in the transaction that inserts the
 events, after the insert has taken the write lock (SQLite's write transaction,
 PostgreSQL's ``EXCLUSIVE`` table lock), so the head read there is the true head and
-two writers can never chain to the same predecessor. Each insert costs two statements
-more: one ``SELECT`` of the head, one ``executemany`` of the new chain entries.
+two writers can never chain to the same predecessor. On SQLite each insert runs two
+statements more: one ``SELECT`` of the head (in-process, no round trip) and one
+``executemany`` of the new chain entries. On PostgreSQL the events' ``INSERT`` itself
+returns the head (a ``WITH`` clause read after the table lock), so the only addition
+is the ``executemany``, sent in the same pipeline: no extra round trip.
 
 The chain lives in a table of its own, ``<events table>_audit_chain (position PRIMARY
 KEY, hash)``, rather than in a column of the events table: eventsourcing's statements
@@ -32,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import (
     Notification,
     PersistenceError,
@@ -320,6 +324,19 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "ORDER BY originator_version LIMIT %s"
         ).format(schema, events)
         self._lock_events = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(schema, events)
+        # The insert of the events also returns the chain's head, so chaining adds no
+        # round trip: it runs after the table lock, in the same statement snapshot.
+        self.insert_events_statement = (
+            SQL(
+                "WITH audit_head AS MATERIALIZED "
+                "(SELECT position, hash FROM {0}.{1} ORDER BY position DESC LIMIT 1) "
+            ).format(schema, chain)
+            + self.insert_events_statement
+            + SQL(
+                ", (SELECT position FROM audit_head) AS audit_head_position"
+                ", (SELECT hash FROM audit_head) AS audit_head_hash"
+            )
+        )
 
     def create_table(self) -> None:
         """Create the tables; chain the events of a store that had none chained yet."""
@@ -353,14 +370,17 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        try:
+            rows = curs.fetchall()
+        except psycopg.ProgrammingError as error:
+            raise ProgrammingError(f"could not read the inserted events' ids: {error}") from error
+        ids = [row["notification_id"] for row in rows]
         if not stored_events or not ids:
             return ids
         # Still inside the insert's transaction, which holds the EXCLUSIVE table lock.
-        curs.execute(self._select_head, prepare=True)
-        head = curs.fetchone()
-        previous = GENESIS_HASH if head is None else bytes(head["hash"])
-        _check_head(0 if head is None else head["position"], ids[0])
+        head_hash = rows[0]["audit_head_hash"]
+        previous = GENESIS_HASH if head_hash is None else bytes(head_hash)
+        _check_head(rows[0]["audit_head_position"] or 0, ids[0])
         normalised = stored_events
         if self.datastore.originator_id_type == "uuid":
             normalised = [

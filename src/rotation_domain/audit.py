@@ -26,7 +26,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import IO, TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
@@ -54,6 +54,7 @@ __all__ = [
     "GENESIS_HASH",
     "PAGE_SIZE",
     "SUMMARIES",
+    "TextSink",
     "AggregateLog",
     "AuditChainStore",
     "AuditFilter",
@@ -139,6 +140,13 @@ ChainRow = tuple[int, str | None, str | None, int | None, bytes | None, bytes | 
 """One position of a stored log: ``(position, topic, originator_id, version, state,
 chain_hash)``. The four event columns are None when no event is stored at a position
 that has a chain entry; the hash is None when an event has no chain entry."""
+
+
+class TextSink(Protocol):
+    """Where an export writes: any object with a text ``write`` (a file, ``sys.stdout``)."""
+
+    def write(self, text: str, /) -> object:
+        """Write ``text``."""
 
 
 @runtime_checkable
@@ -705,7 +713,7 @@ EXPORT_COLUMNS: Final = (
 
 def write_jsonl(
     entries: Iterable[TimelineEntry],
-    out: IO[str],
+    out: TextSink,
     *,
     criteria: AuditFilter | None = None,
     exported_at: datetime | None = None,
@@ -743,7 +751,7 @@ def write_jsonl(
     return count
 
 
-def write_csv(entries: Iterable[TimelineEntry], out: IO[str]) -> int:
+def write_csv(entries: Iterable[TimelineEntry], out: TextSink) -> int:
     """Write entries as CSV: a header row, then one row per event.
 
     The first column, ``format_version``, holds `EXPORT_FORMAT_VERSION` on every row;
@@ -846,7 +854,7 @@ class AuditQueries:
         )
         return timeline(self.app, criteria)
 
-    def export_audit(self, out: IO[str], *, format: str = "jsonl", **criteria: Any) -> int:
+    def export_audit(self, out: TextSink, *, format: str = "jsonl", **criteria: Any) -> int:
         """Export the log, or the part the criteria select, in constant memory.
 
         Args:
