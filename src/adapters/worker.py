@@ -11,6 +11,9 @@ of running consumers another worker may hold by then. Live events arrive by
 LISTEN/NOTIFY on the events table's channel, so a worker wakes as soon as a command
 commits.
 
+The plugins' periodic tasks (``rotation_periodic_tasks``) are held the same way, each
+under the name ``task:<name>``, and run every ``interval_seconds`` by their holder.
+
 On SQLite one worker holds every consumer through an exclusive lock on a file beside
 the database (released by the operating system if the worker dies) and watches the
 log by polling it every ``poll_interval`` seconds; it also runs its consumers every
@@ -61,6 +64,21 @@ def conninfo_of(settings: dict[str, str]) -> str:
     )
 
 
+class _TaskRunner:
+    """Runs one periodic task when it is due, as a worker runs a consumer."""
+
+    def __init__(self, program: RotationProgram, name: str) -> None:
+        self.program = program
+        self.name = name
+
+    def catch_up(self) -> None:
+        tasks = self.program.tasks
+        if tasks.due(self.name):
+            run = tasks.run(self.name, self.program)
+            if run.error is not None:
+                logger.warning("periodic task %s failed: %s", self.name, run.error)
+
+
 class Worker:
     """Claims consumers with advisory locks and runs them as events arrive."""
 
@@ -93,7 +111,10 @@ class Worker:
 
     def _runners(self) -> dict[str, Any]:
         consumers = self.program.consumers
-        return {**consumers.views, **consumers.integrations}
+        tasks = {
+            f"task:{name}": _TaskRunner(self.program, name) for name in self.program.tasks.tasks
+        }
+        return {**consumers.views, **consumers.integrations, **tasks}
 
     def _claim(self, locks: Any) -> None:
         # The locks held are those of the session: if it ended, so did they (this raises).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from rotation_domain.consumers import ConsumerStore
 from rotation_domain.employee import Employee
 from rotation_domain.errors import CommandVetoed, InvalidInput, NotAuthorized, UnknownId
 from rotation_domain.event_consumers import Consumers, ConsumerStatus
+from rotation_domain.periodic import PeriodicTasks, TaskRun
 from rotation_domain.plugin_manager import PluginInfo, Plugins, load_plugins
 from rotation_domain.program import PROGRAM_ID, Program
 from rotation_domain.roster import MonthRoster
@@ -125,6 +126,7 @@ class RotationProgram(ProgramCommands, AuditQueries):
         inline: bool = True,
         views_on_read: bool = False,
         settings: Mapping[str, str] | None = None,
+        tasks: PeriodicTasks | None = None,
     ) -> None:
         after_command = consumers.catch_up_integrations if views_on_read else consumers.catch_up
         super().__init__(
@@ -137,6 +139,8 @@ class RotationProgram(ProgramCommands, AuditQueries):
         self.app = app
         self.settings: Mapping[str, str] = dict(settings or {})
         """The plugin settings (config file, ``ROTATION_*`` variables, ``settings=``)."""
+        self.tasks = tasks or PeriodicTasks()
+        """The plugins' periodic tasks (`rotation_periodic_tasks`)."""
         self.consumers = consumers
         consumers.state.lock = self._commands
         self.plugin_manager = plugins
@@ -193,6 +197,14 @@ class RotationProgram(ProgramCommands, AuditQueries):
     def catch_up(self) -> None:
         """Bring every view and integration up to the head of the log now."""
         self.consumers.catch_up()
+
+    def run_due_tasks(self, now: datetime | None = None) -> list[TaskRun]:
+        """Run the plugins' periodic tasks that are due (all of them at the first call).
+
+        For embedded hosts, from their scheduler (``rotation worker`` does it on its own).
+        A failing task is logged and reported in its `TaskRun`; it never raises.
+        """
+        return self.tasks.run_due(self, now)
 
     def plugins(self) -> list[PluginInfo]:
         """Every plugin found: loaded, blocked or failed."""
@@ -289,7 +301,9 @@ def open_program(
     for_plugins = plugin_settings(os.environ, env)
     views = _collect(loaded, "rotation_views", for_plugins)
     integrations = _collect(loaded, "rotation_integrations", for_plugins)
+    tasks = _collect(loaded, "rotation_periodic_tasks", for_plugins)
     views, integrations = _admit(loaded, views, integrations)
+    tasks = _admit_tasks(loaded, tasks)
     consumers = Consumers(
         app,
         make_store(env),
@@ -315,6 +329,7 @@ def open_program(
         inline=inline,
         views_on_read=catch_up_mode == "on-read",
         settings=for_plugins,
+        tasks=PeriodicTasks(tasks),
     )
 
 
@@ -338,6 +353,23 @@ def _admit(
         [(p, c) for p, c in views if p in active],
         [(p, c) for p, c in integrations if p in active],
     )
+
+
+def _admit_tasks(plugins: Plugins, tasks: list[Any]) -> list[Any]:
+    """Drop the tasks of failed plugins, and fail a plugin whose task name is taken."""
+    owner: dict[str, str] = {}
+    for plugin, task in tasks:
+        taken_by = owner.get(task.name)
+        if taken_by is not None and taken_by != plugin:
+            plugins.failed(
+                plugin,
+                f"its periodic task {task.name!r} has the name of plugin {taken_by!r}'s; "
+                "task names must be unique",
+            )
+        else:
+            owner.setdefault(task.name, plugin)
+    active = {info.name for info in plugins.infos if info.status == "active"}
+    return [(p, t) for p, t in tasks if p in active]
 
 
 def _collect(plugins: Plugins, hook: str, settings: dict[str, str]) -> list[Any]:

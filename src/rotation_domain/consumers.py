@@ -23,6 +23,7 @@ __all__ = [
     "Delivery",
     "Envelope",
     "Integration",
+    "PeriodicTask",
     "PositionConflict",
     "Rows",
     "RowsReader",
@@ -162,6 +163,27 @@ class StateReader(Protocol):
         An integration answering one event with what the program knew then passes that
         event's position: its message is the same however late it is delivered.
         """
+
+
+@runtime_checkable
+class PeriodicTask(Protocol):
+    """Work that depends on the date, not on an event (a reminder before a rotation starts).
+
+    ``rotation worker`` runs each task every ``interval_seconds`` (on PostgreSQL, in one
+    worker at a time); an embedded host calls `RotationProgram.run_due_tasks` from its
+    scheduler. A task must be safe to run again: a worker that dies mid-run, or two runs
+    close together, must not send anything twice.
+
+    Attributes:
+        name: Unique among the program's tasks.
+        interval_seconds: How long to wait between two runs.
+    """
+
+    name: str
+    interval_seconds: float
+
+    def run(self, program: Any, now: datetime) -> object:
+        """Do the work due at ``now`` for ``program`` (an open `RotationProgram`)."""
 
 
 @attrs.frozen

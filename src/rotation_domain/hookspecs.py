@@ -11,7 +11,7 @@ from typing import Any
 
 import pluggy
 
-from rotation_domain.consumers import Integration, View
+from rotation_domain.consumers import Integration, PeriodicTask, View
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -104,4 +104,19 @@ def rotation_directory_sources(settings: Mapping[str, str]) -> Sequence[Any] | N
 
     Returns:
         Directory sources, or None for none.
+    """
+
+
+@hookspec
+def rotation_periodic_tasks(settings: Mapping[str, str]) -> Sequence[PeriodicTask] | None:
+    """Return the periodic tasks this plugin provides (work that depends on the date).
+
+    Called once when a program opens. ``rotation worker`` runs each task every
+    ``interval_seconds``; embedded hosts call `RotationProgram.run_due_tasks`.
+
+    Args:
+        settings: The program's plugin settings.
+
+    Returns:
+        Tasks, or None for none.
     """

@@ -594,6 +594,76 @@ def test_rotation_directory_sources_are_collected_from_every_plugin_and_callable
     assert info_of(program, "hr").hooks == ("rotation_directory_sources",)
 
 
+def test_rotation_periodic_tasks_run_when_due_and_a_failing_one_never_stops_the_others(
+    register_plugin: RegisterPlugin,
+) -> None:
+    ran: list[str] = []
+
+    class Digest:
+        name = "weekly-digest"
+        interval_seconds = 3600.0
+
+        def run(self, program: Any, now: datetime) -> int:
+            ran.append(now.isoformat())
+            return len(program.consumer_status())
+
+    class Broken:
+        name = "broken"
+        interval_seconds = 0.0
+
+        def run(self, program: Any, now: datetime) -> None:
+            raise RuntimeError("the mail merge is down")
+
+    class TasksPlugin:
+        name = "digests"
+
+        @hookimpl
+        def rotation_periodic_tasks(self, settings: Mapping[str, str]) -> Sequence[Any]:
+            return [Digest(), Broken()]
+
+    program = register_plugin(TasksPlugin())
+    noon = datetime(2027, 1, 4, 12, tzinfo=UTC)
+
+    first = program.run_due_tasks(noon)
+    again = program.run_due_tasks(noon)
+
+    assert [(run.name, run.plugin, run.error) for run in first] == [
+        ("broken", "digests", "RuntimeError: the mail merge is down"),
+        ("weekly-digest", "digests", None),
+    ]
+    assert first[1].result == len(program.consumer_status())
+    assert [run.name for run in again] == ["broken"]  # the digest is not due for an hour
+    assert ran == [noon.isoformat()]
+    assert info_of(program, "digests").hooks == ("rotation_periodic_tasks",)
+
+
+def test_rotation_periodic_tasks_with_a_taken_name_fail_their_plugin(
+    register_plugin: RegisterPlugin,
+) -> None:
+    class Task:
+        name = "digest"
+        interval_seconds = 60.0
+
+        def run(self, program: Any, now: datetime) -> None:
+            return None
+
+    class First:
+        name = "first"
+
+        @hookimpl
+        def rotation_periodic_tasks(self, settings: Mapping[str, str]) -> Sequence[Any]:
+            return [Task()]
+
+    class Second(First):
+        name = "second"
+
+    program = register_plugin(First(), Second())
+
+    assert list(program.tasks.tasks) == ["digest"]
+    assert info_of(program, "second").status == "failed"
+    assert "task names must be unique" in (info_of(program, "second").error or "")
+
+
 # ---------------------------------------------------------------- loading
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -239,4 +240,27 @@ def test_on_postgresql_the_sent_ledger_lives_in_the_store_and_survives_a_restart
     with open_program(postgres_url, today=lambda: TODAY, settings=settings, inline=True) as program:
         second = rotation_email.send_due_reminders(program, date(2027, 1, 1))
     assert (len(first.sent), second.sent, second.already_sent) == (1, (), 1)
+    assert len(smtp_server.mailbox.of_kind("rotation_reminder")) == 1
+
+
+def test_the_reminders_are_a_periodic_task_the_worker_runs(tmp_path, smtp_server, company_step):
+    path = tmp_path / "rotation.db"
+    settings = smtp_server.settings(ROTATION_EMAIL_REMINDER_INTERVAL_SECONDS="0.05")
+    with open_file_program(path, settings) as program:
+        given(program, company_step)
+        reminder_scenario(program)
+        [task] = program.tasks.tasks.values()
+        assert (task[0], task[1].name, task[1].interval_seconds) == (
+            "email",
+            "email-reminders",
+            0.05,
+        )
+
+        [first] = program.run_due_tasks(datetime(2027, 1, 1, 7, tzinfo=UTC))
+        time.sleep(0.06)
+        [second] = program.run_due_tasks(datetime(2027, 1, 1, 8, tzinfo=UTC))
+
+    assert first.error is None
+    assert len(first.result.sent) == 1
+    assert (second.result.sent, second.result.already_sent) == ((), 1)
     assert len(smtp_server.mailbox.of_kind("rotation_reminder")) == 1

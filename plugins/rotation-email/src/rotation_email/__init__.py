@@ -7,14 +7,15 @@ participant told the mentor agreed, the mentor's briefing invitation, thanks for
 adopted improvement, the review cycle's call to plan, calendar invitations for rotation
 windows and mentor sessions). The reminders before a rotation starts depend on the
 date, not on an event: run `send_due_reminders` once a day (``python -m rotation_email
-reminders``).
+reminders``), or let ``rotation worker`` run them: the plugin gives it a periodic task,
+``email-reminders``, every ``ROTATION_EMAIL_REMINDER_INTERVAL_SECONDS`` (an hour).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = [
     "EmailIntegration",
     "EmailSettings",
     "ReminderRun",
+    "RemindersTask",
     "Secret",
     "SettingsError",
     "Templates",
@@ -47,6 +49,7 @@ __all__ = [
     "email_integration",
     "message_id_for",
     "rotation_integrations",
+    "rotation_periodic_tasks",
     "send_due_reminders",
 ]
 
@@ -97,3 +100,39 @@ def send_due_reminders(program: Any, today: date | None = None) -> ReminderRun:
         LookupError: the program has no active ``email`` integration.
     """
     return email_integration(program).send_due_reminders(today or date.today())
+
+
+class RemindersTask:
+    """The periodic task that sends the reminders due (run by ``rotation worker``).
+
+    Sending them again is harmless: each reminder goes once per rotation and start date.
+    """
+
+    name = "email-reminders"
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval_seconds = interval_seconds
+
+    def run(self, program: Any, now: datetime) -> ReminderRun:
+        """Send the reminders due on ``now``'s day.
+
+        Raises:
+            EmailDeliveryError: some reminders could not be sent (the others were; the
+                next run tries the failed ones again).
+        """
+        run = send_due_reminders(program, now.date())
+        if run.failed:
+            raise EmailDeliveryError(
+                f"{len(run.failed)} reminder(s) not sent, {len(run.sent)} sent; "
+                f"first failure: {run.failed[0][1]}"
+            )
+        return run
+
+
+@hookimpl
+def rotation_periodic_tasks(settings: Mapping[str, str]) -> Sequence[RemindersTask] | None:
+    """Provide the reminders task when ``ROTATION_SMTP_HOST`` is set."""
+    configured = EmailSettings.from_settings(settings)
+    if configured is None:
+        return None
+    return [RemindersTask(configured.reminder_interval_seconds)]

@@ -59,6 +59,8 @@ class EmailSettings:
             (``ROTATION_EMAIL_REMINDER_DAYS``, 7 by default).
         max_attempts: Deliveries tried before an event is parked
             (``ROTATION_EMAIL_MAX_ATTEMPTS``, 5 by default).
+        reminder_interval_seconds: How often ``rotation worker`` runs the reminders
+            (``ROTATION_EMAIL_REMINDER_INTERVAL_SECONDS``, 3600 by default).
     """
 
     host: str
@@ -71,6 +73,7 @@ class EmailSettings:
     templates: Path | None = None
     reminder_days: int = 7
     max_attempts: int = 5
+    reminder_interval_seconds: float = 3600.0
 
     @property
     def sender_address(self) -> str:
@@ -122,6 +125,9 @@ class EmailSettings:
             templates=Path(templates) if templates else None,
             reminder_days=_integer(settings, "ROTATION_EMAIL_REMINDER_DAYS", 7, lowest=0),
             max_attempts=_integer(settings, "ROTATION_EMAIL_MAX_ATTEMPTS", 5, lowest=1),
+            reminder_interval_seconds=_seconds(
+                settings, "ROTATION_EMAIL_REMINDER_INTERVAL_SECONDS", 3600.0
+            ),
         )
 
 
