@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml $(PLUGIN_PROJECTS)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m adapters.demo --store sqlite:///demo-rotation.db --fresh
+	$(BIN)/rotation --store sqlite:///demo-rotation.db demo --fresh
 
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest tests $(PLUGIN_TESTS)
 
 lint: $(STAMP)
@@ -43,4 +44,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python bench/run.py --quick
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info demo-rotation.db*
+	rm -rf $(VENV) build dist src/*.egg-info demo-rotation.db* demo-rotation.html
