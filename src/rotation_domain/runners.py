@@ -278,30 +278,34 @@ def catch_up_views(
         overlays = {runner.name: _OverlayRows(caches[runner.name]) for runner in active}
         last = dict(positions)
         stopped: set[str] = set()
+        # Which views each topic goes to (views that ask for every topic get them all).
+        wanting: dict[str, list[ViewRunner]] = {}
+        for runner in active:
+            for wanted in runner.view.topics or {n.topic for n in page}:
+                wanting.setdefault(wanted, []).append(runner)
+        previous = start
         for notification in page:
             envelope: Envelope | BaseException | None = None
-            for runner in active:
+            position = notification.id
+            for runner in wanting.get(notification.topic, ()):
                 name = runner.name
-                if name in stopped or notification.id <= positions[name]:
-                    continue
-                if runner.view.topics and notification.topic not in runner.view.topics:
-                    last[name] = notification.id
+                if position <= positions[name] or name in stopped:
                     continue
                 if envelope is None:
                     try:
                         envelope = envelope_of(app, notification)
                     except Exception as error:  # noqa: BLE001 - a bad stored event is parked
                         envelope = error
-                if runner.fold(envelope, notification.id, overlays[name], failures[name]):
-                    last[name] = notification.id
-                else:
+                if not runner.fold(envelope, position, overlays[name], failures[name]):
                     stopped.add(name)
+                    last[name] = max(positions[name], previous)
+            previous = position
             done += 1
         reached_end = len(page) < PAGE_SIZE
-        if reached_end:
-            for runner in active:
-                if runner.name not in stopped:
-                    last[runner.name] = max(last[runner.name], head)
+        for runner in active:
+            if runner.name not in stopped:
+                moved = max(last[runner.name], previous)
+                last[runner.name] = max(moved, head) if reached_end else moved
         commits = [
             ViewCommit(
                 runner.name,

@@ -165,26 +165,32 @@ class DatedDocs:
                 yield doc
 
 
+_NONE: Mapping[str, int] = MappingProxyType({})
+
+
 def shift(rows: Rows, old: Contribution, new: Contribution) -> None:
     """Replace a thing's contribution ``old`` by ``new`` in the summary rows' ``counts``.
 
     Counters that reach zero are dropped, so a summary row equals the sum of the
     contributions of the things it summarises, whatever order they changed in.
     """
-    for row_key in sorted(old.keys() | new.keys()):
-        before, after = old.get(row_key, {}), new.get(row_key, {})
-        delta = {n: after.get(n, 0) - before.get(n, 0) for n in before.keys() | after.keys()}
-        delta = {n: d for n, d in delta.items() if d}
-        if not delta:
+    for row_key in old.keys() | new.keys():
+        before, after = old.get(row_key, _NONE), new.get(row_key, _NONE)
+        if before == after:
             continue
-        doc = copied(rows.get(row_key))
-        counts: Counts = doc.setdefault("counts", {})
+        delta = {n: after.get(n, 0) - before.get(n, 0) for n in before.keys() | after.keys()}
+        found = rows.get(row_key)
+        doc = dict(found) if found is not None else {}  # only its counts change: copy them
+        counts: Counts = dict(doc.get("counts", _NONE))
         for counter, change in delta.items():
+            if not change:
+                continue
             value = counts.get(counter, 0) + change
             if value:
                 counts[counter] = value
             else:
                 counts.pop(counter, None)
+        doc["counts"] = counts
         rows.put(row_key, doc)
 
 
