@@ -12,6 +12,7 @@ of *different* aggregates arrive:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
@@ -58,23 +59,19 @@ class HandlerView:
 _NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9_.~-]")
 
 
-_QUOTED: dict[str, str] = {}
-_QUOTED_LIMIT = 100_000
-
-
 def _part(part: object) -> str:
     if not isinstance(part, str):
         return str(part)
-    found = _QUOTED.get(part)
-    if found is None:
-        found = quote(part, safe="") if _NEEDS_QUOTING.search(part) else part
-        if len(_QUOTED) < _QUOTED_LIMIT:
-            _QUOTED[part] = found
-    return found
+    return quote(part, safe="") if _NEEDS_QUOTING.search(part) else part
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def key(*parts: object) -> str:
-    """A row key from parts joined by ``/``; text parts are escaped so they hold no ``/``."""
+    """A row key from parts joined by ``/``; text parts are escaped so they hold no ``/``.
+
+    The parts must be hashable (texts, numbers, dates); the keys of the things an event
+    touches are remembered, since the next events of the same things need them again.
+    """
     return "/".join(map(_part, parts))
 
 
