@@ -13,15 +13,28 @@ from rotation_domain._service import UnitOfWork
 from rotation_domain.employee import Role
 from rotation_domain.errors import (
     HostDepartmentNotEligible,
+    InvalidInput,
     InvalidTransition,
     NotAnITEmployee,
 )
 from rotation_domain.mentorship import Mentorship
 from rotation_domain.policies import Booking, check_length
 from rotation_domain.roster import months_of
-from rotation_domain.rotation import Rotation
+from rotation_domain.rotation import OBSERVATION_CATEGORIES, Rotation
 
 __all__ = ["RotationCommands"]
+
+
+def _a_category(value: object) -> str:
+    """An observation's category, checked before anything is loaded."""
+    if not isinstance(value, str) or value not in OBSERVATION_CATEGORIES:
+        raise InvalidInput(
+            f"an observation's category must be one of {', '.join(OBSERVATION_CATEGORIES)}, "
+            f"got {value!r}",
+            field="category",
+            allowed=OBSERVATION_CATEGORIES,
+        )
+    return value
 
 
 class RotationCommands(DirectorySyncCommands):
@@ -137,17 +150,31 @@ class RotationCommands(DirectorySyncCommands):
         text: str,
         *,
         on: date | str | None = None,
+        category: str = "general",
         actor: str | None = None,
     ) -> None:
-        """Note a problem of the host department that IT could solve (R7)."""
+        """Note a problem of the host department that IT could solve (R7).
+
+        Args:
+            rotation: The rotation in progress.
+            text: What was observed.
+            on: The day it was observed, inside the rotation's window (optional).
+            category: What kind of problem it is: one of `OBSERVATION_CATEGORIES`
+                (``general``, ``process``, ``data``, ``tooling``, ``communication``).
+            actor: Who records it (default: the ``acting_as`` actor).
+
+        Raises:
+            InvalidInput: an empty text, a malformed id or date, or an unknown category.
+        """
         rotation_id = an_id("rotation", rotation)
         note = a_text("text", text)
         day = a_date("on", on) if on is not None else None
+        kind = _a_category(category)
 
         def command(unit: UnitOfWork) -> None:
             found = unit.get(Rotation, rotation_id)
             self._check(unit, "record_observation", rotation=found)
-            found.record_observation(note, day, actor=unit.actor)
+            found.record_observation(note, day, actor=unit.actor, category=kind)
 
         self._run(actor, command)
 

@@ -21,6 +21,7 @@ from rotation_domain import (
     Rotation,
     RotationProgram,
 )
+from rotation_domain.rotation import OBSERVATION_CATEGORIES
 
 __all__ = ["COMMANDS", "describe"]
 
@@ -82,12 +83,19 @@ def start(ctx: click.Context, rotation: str, on: str) -> None:
 @click.argument("rotation")
 @click.argument("text")
 @click.option("--on", metavar="DATE")
+@click.option(
+    "--category",
+    type=click.Choice(OBSERVATION_CATEGORIES),
+    default="general",
+    show_default=True,
+    help="What kind of problem it is.",
+)
 @click.pass_context
-def observe(ctx: click.Context, rotation: str, text: str, on: str | None) -> None:
+def observe(ctx: click.Context, rotation: str, text: str, on: str | None, category: str) -> None:
     """Record TEXT: a problem of the host department IT could solve (R7)."""
     with acting(ctx) as program:
-        program.record_observation(rotation, text, on=on)
-    done(f"recorded an observation on rotation {rotation}")
+        program.record_observation(rotation, text, on=on, category=category)
+    done(f"recorded a {category} observation on rotation {rotation}")
 
 
 @click.command(cls=RotationCommand)
