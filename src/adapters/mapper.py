@@ -21,12 +21,24 @@ unstructured by their runtime type and come back as plain JSON values.
 
 Everything that depends only on a class (topic, field types, cattrs hooks, upcasters)
 is worked out once per class and kept in a dict on the mapper.
+
+Personal data (docs/privacy.md): when the application gives the mapper a key store
+(`use_personal_keys`), each field an event class names in ``PERSONAL_FIELDS`` (and each
+attribute an aggregate class names in ``PERSONAL_STATE``, in its snapshots) is stored
+as an envelope ``{"$personal": 1, "subject": "<person's id>", "sealed": "<base64>"}``:
+the field's JSON value encrypted with AES-256-GCM under the person's data key, a
+random 96-bit nonce first, the aggregate id, version and field name as associated
+data (so sealed values cannot be moved to another event or field). Reading an
+envelope whose key was destroyed gives ``"[forgotten]"``; values stored before (plain
+JSON) read as they are. This happens before compression and the at-rest cipher.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import inspect
+import os
 import sys
 import types
 import typing
@@ -53,6 +65,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.converter import make_converter
+from adapters.personal_keys import PersonalKeys
+from rotation_domain.personal_data import FORGOTTEN, ORIGINATOR, personal_fields, subject_id
 
 __all__ = ["CattrsMapper"]
 
@@ -77,6 +91,10 @@ _BASE_AGGREGATE_STATE: Final[Mapping[str, Any]] = {
 
 _ORJSON_OPTIONS: Final = orjson.OPT_SORT_KEYS
 
+_ENVELOPE: Final = "$personal"
+"""The key that marks a sealed personal value in a stored state."""
+_NONCE_BYTES: Final = 12
+
 
 class _EventCodec:
     """What the mapper needs to know about one domain event class."""
@@ -86,9 +104,12 @@ class _EventCodec:
         "cls",
         "defaults",
         "field_names",
+        "forgets",
         "is_snapshot",
+        "personal",
         "str_id_convertor",
         "structure_steps",
+        "subject",
         "topic",
         "unstructure_steps",
     )
@@ -115,12 +136,25 @@ class _EventCodec:
         self.defaults = defaults
         self.str_id_convertor = str_id_convertor
         self.is_snapshot = is_snapshot
+        self.personal: tuple[str, ...] = personal_fields(cls)
+        """The fields holding personal data (``PERSONAL_FIELDS``)."""
+        self.subject: str | None = getattr(cls, "DATA_SUBJECT", None)
+        """Whose they are: `ORIGINATOR`, a field naming an employee code, or None."""
+        self.forgets = bool(getattr(cls, "FORGETS_DATA_SUBJECT", False))
+        """Whether the event says its person is forgotten."""
 
 
 class _StateCodec:
     """What the mapper needs to know about one snapshotted aggregate class."""
 
-    __slots__ = ("class_version", "cls", "structure_steps", "unstructure_hooks")
+    __slots__ = (
+        "class_version",
+        "cls",
+        "personal",
+        "structure_steps",
+        "subject",
+        "unstructure_hooks",
+    )
 
     def __init__(
         self,
@@ -134,6 +168,8 @@ class _StateCodec:
         self.class_version = class_version
         self.unstructure_hooks = unstructure_hooks
         self.structure_steps = structure_steps
+        self.personal: tuple[str, ...] = personal_fields(cls)
+        self.subject: str | None = getattr(cls, "DATA_SUBJECT", None)
 
 
 @attrs.define
@@ -184,6 +220,16 @@ class CattrsMapper(Mapper[UUID]):
         self._codecs_by_class: dict[type[Any], _EventCodec] = shared.by_class
         self._codecs_by_topic: dict[str, _EventCodec] = shared.by_topic
         self._state_codecs: dict[str, _StateCodec] = shared.states
+        self.personal_keys: PersonalKeys | None = None
+        """The store of per-person data keys; without one, personal data is stored plain."""
+
+    def use_personal_keys(self, keys: PersonalKeys) -> None:
+        """Encrypt personal fields with the data keys of this store from now on.
+
+        Args:
+            keys: The key store (``adapters.personal_keys``).
+        """
+        self.personal_keys = keys
 
     def make_converter(self) -> cattrs.Converter:
         """Build the converter this mapper uses; called once, by the constructor.
@@ -217,8 +263,13 @@ class CattrsMapper(Mapper[UUID]):
         originator_version = state.pop("originator_version")
         for name, unstructure in codec.unstructure_steps:
             state[name] = unstructure(state[name])
+        keys = self.personal_keys
+        if keys is not None and (codec.personal or codec.subject):
+            self._seal_fields(keys, codec, state, originator_id, originator_version)
         if codec.is_snapshot:
             state["state"] = self._unstructure_aggregate_state(state["topic"], state["state"])
+            if keys is not None:
+                self._seal_state(keys, state, originator_id, originator_version)
         if codec.class_version > 1:
             state["class_version"] = codec.class_version
         stored_state = orjson.dumps(state, option=_ORJSON_OPTIONS)
@@ -271,6 +322,8 @@ class CattrsMapper(Mapper[UUID]):
             if state.__class__ is not dict:
                 msg = f"expected a JSON object, got {type(state).__name__}"
                 raise TypeError(msg)
+            if codec.personal or codec.subject:
+                self._open_fields(codec, state, originator_id, stored_event.originator_version)
             state["originator_id"] = originator_id
             state["originator_version"] = stored_event.originator_version
             from_version = state.pop("class_version", 1)
@@ -285,7 +338,11 @@ class CattrsMapper(Mapper[UUID]):
                 except Exception as error:
                     raise _FieldError(f"$.{name}", error) from error
             if codec.is_snapshot:
-                state["state"] = self._structure_aggregate_state(state["topic"], state["state"])
+                state["state"] = self._structure_aggregate_state(
+                    state["topic"],
+                    state["state"],
+                    aad=_aad_prefix(originator_id, stored_event.originator_version),
+                )
         except Exception as error:
             raise _deserialisation_error(stored_event, error) from error
         domain_event = object.__new__(codec.cls)
@@ -403,11 +460,17 @@ class CattrsMapper(Mapper[UUID]):
         fallback = self._unstructure_any
         return {name: hooks.get(name, fallback)(value) for name, value in state.items()}
 
-    def _structure_aggregate_state(self, aggregate_topic: str, state: Any) -> dict[str, Any]:
+    def _structure_aggregate_state(
+        self, aggregate_topic: str, state: Any, *, aad: bytes = b""
+    ) -> dict[str, Any]:
         if state.__class__ is not dict:
             msg = f"expected the snapshot state to be a JSON object, got {type(state).__name__}"
             raise TypeError(msg)
         codec = self._state_codec(aggregate_topic)
+        for name in codec.personal:
+            value = state.get(name)
+            if value.__class__ is dict and _ENVELOPE in value:
+                state[name] = self._open(value, aad + b"state." + name.encode())
         # Upcast state written by an older version of the aggregate class here, on
         # the JSON values, so that it is typed by the annotations of the current
         # version. The state then carries the current class_version, as a snapshot
@@ -428,6 +491,99 @@ class CattrsMapper(Mapper[UUID]):
                 except Exception as error:
                     raise _FieldError(f"$.state.{name}", error) from error
         return state
+
+    # Personal data.
+
+    def _seal_fields(
+        self,
+        keys: PersonalKeys,
+        codec: _EventCodec,
+        state: dict[str, Any],
+        originator_id: UUID,
+        originator_version: int,
+    ) -> None:
+        """Replace the event's personal fields by envelopes sealed with its person's key."""
+        spec = codec.subject
+        if spec == ORIGINATOR:
+            subject = originator_id
+        elif spec:
+            subject = subject_id(state[spec])
+            if originator_version == 1:
+                keys.remember_subject(originator_id, subject)
+        else:
+            found = keys.subject_of(originator_id)
+            if found is None:
+                msg = (
+                    f"no person is recorded for aggregate {originator_id}, so the personal "
+                    f"fields of {codec.cls.__qualname__} cannot be sealed"
+                )
+                raise ValueError(msg)
+            subject = found
+        if not codec.personal:
+            return
+        cipher = keys.cipher(subject, create=True)
+        aad = _aad_prefix(originator_id, originator_version)
+        for name in codec.personal:
+            value = state.get(name)
+            if value is not None:
+                state[name] = (
+                    FORGOTTEN
+                    if cipher is None
+                    else _seal(cipher, subject, aad + name.encode(), value)
+                )
+
+    def _seal_state(
+        self, keys: PersonalKeys, snapshot: dict[str, Any], originator_id: UUID, version: int
+    ) -> None:
+        """Seal the personal attributes of a snapshot's aggregate state."""
+        codec = self._state_codec(snapshot["topic"])
+        if not codec.personal:
+            return
+        subject = originator_id if codec.subject == ORIGINATOR else keys.subject_of(originator_id)
+        if subject is None:
+            msg = f"no person is recorded for aggregate {originator_id}: cannot seal its snapshot"
+            raise ValueError(msg)
+        cipher = keys.cipher(subject, create=True)
+        aad = _aad_prefix(originator_id, version) + b"state."
+        state = snapshot["state"]
+        for name in codec.personal:
+            value = state.get(name)
+            if value is not None:
+                state[name] = (
+                    FORGOTTEN
+                    if cipher is None
+                    else _seal(cipher, subject, aad + name.encode(), value)
+                )
+
+    def _open_fields(
+        self, codec: _EventCodec, state: dict[str, Any], originator_id: Any, version: int
+    ) -> None:
+        """Open the envelopes of a stored state; learn or forget its person."""
+        keys = self.personal_keys
+        spec = codec.subject
+        if keys is not None and spec and spec != ORIGINATOR and version == 1:
+            keys.learn_subject(originator_id, subject_id(state[spec]))
+        if codec.personal:
+            aad = _aad_prefix(originator_id, version)
+            for name, value in state.items():
+                if value.__class__ is dict and _ENVELOPE in value:
+                    state[name] = self._open(value, aad + name.encode())
+        if codec.forgets and keys is not None:
+            subject = originator_id if spec == ORIGINATOR else keys.subject_of(originator_id)
+            if subject is not None:
+                keys.forget_cached(subject)
+
+    def _open(self, envelope: dict[str, Any], aad: bytes) -> Any:
+        """The value sealed in an envelope, or `FORGOTTEN` when its key is gone."""
+        keys = self.personal_keys
+        if keys is None:
+            return FORGOTTEN
+        cipher = keys.cipher(UUID(envelope["subject"]))
+        if cipher is None:
+            return FORGOTTEN
+        sealed = base64.b64decode(envelope["sealed"])
+        plain = cipher.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad)
+        return orjson.loads(plain)
 
     @staticmethod
     def _add_missing_fields(codec: _EventCodec, state: dict[str, Any]) -> None:
@@ -465,6 +621,19 @@ def _deserialisation_error(
         f"originator_version {stored_event.originator_version}: "
         f"{reason + ': ' if reason else ''}{detail}"
     )
+
+
+def _aad_prefix(originator_id: Any, version: int) -> bytes:
+    """The start of a sealed value's associated data: its aggregate id and version."""
+    hex_id = originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex
+    return f"{hex_id}:{version}:".encode()
+
+
+def _seal(cipher: Any, subject: UUID, aad: bytes, value: Any) -> dict[str, Any]:
+    """An envelope holding a JSON value encrypted with a person's data key."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = nonce + cipher.encrypt(nonce, orjson.dumps(value), aad)
+    return {_ENVELOPE: 1, "subject": str(subject), "sealed": base64.b64encode(sealed).decode()}
 
 
 def _str_id_convertor(cls: type[Any]) -> _IdConvertor | None:

@@ -1,16 +1,31 @@
-"""Store URLs to eventsourcing settings: ``memory:``, ``sqlite:///path``, ``postgresql://...``."""
+"""Store URLs to eventsourcing settings: ``memory:``, ``sqlite:///path``, ``postgresql://...``.
+
+Every store gets the cattrs mapper and a personal data key store in the same database
+(``PERSONAL_KEY_STORE_TOPIC``, docs/privacy.md). Encryption of the whole store at rest
+is a setting given beside the URL: ``CIPHER_KEY`` (see `AT_REST_CIPHER_TOPIC`).
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["StoreURLError", "settings_for_url"]
+__all__ = [
+    "AT_REST_CIPHER_TOPIC",
+    "MAPPER_TOPIC",
+    "PERSONAL_KEY_STORE_TOPIC",
+    "StoreURLError",
+    "settings_for_url",
+]
 
 MAPPER_TOPIC = "adapters.mapper:CattrsMapper"
 SQLITE_RECORDER_TOPIC = "adapters.audit_chain:ChainedSQLiteApplicationRecorder"
 """The polling SQLite recorder (``adapters.sqlite_subscription``), keeping the audit chain."""
 POSTGRES_RECORDER_TOPIC = "adapters.audit_chain:ChainedPostgresApplicationRecorder"
 """eventsourcing's PostgreSQL recorder, keeping the audit chain."""
+PERSONAL_KEY_STORE_TOPIC = "adapters.personal_keys:personal_key_store_for"
+"""Per-person data keys in the events' own database (crypto-shredding)."""
+AT_REST_CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+"""AES-GCM from the ``cryptography`` package: the cipher a ``CIPHER_KEY`` setting selects."""
 
 
 class StoreURLError(ValueError):
@@ -28,7 +43,7 @@ def settings_for_url(url: str) -> dict[str, str]:
     Raises:
         StoreURLError: the URL's scheme or shape is not understood.
     """
-    settings = {"MAPPER_TOPIC": MAPPER_TOPIC}
+    settings = {"MAPPER_TOPIC": MAPPER_TOPIC, "PERSONAL_KEY_STORE_TOPIC": PERSONAL_KEY_STORE_TOPIC}
     if url in ("memory:", "memory://"):
         settings["PERSISTENCE_MODULE"] = "eventsourcing.popo"
         return settings

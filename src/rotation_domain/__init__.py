@@ -51,6 +51,12 @@ from rotation_domain.errors import (
 from rotation_domain.hookspecs import hookimpl
 from rotation_domain.improvement import Improvement
 from rotation_domain.mentorship import Mentorship
+from rotation_domain.personal_data import (
+    FORGOTTEN,
+    AlreadyForgotten,
+    KeyStoreMissing,
+    PersonalKeyStore,
+)
 from rotation_domain.program import Program
 from rotation_domain.roster import MonthRoster
 from rotation_domain.rotation import Rotation
@@ -71,7 +77,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "FORGOTTEN",
     "ActorRequired",
+    "AlreadyForgotten",
     "AuditSeal",
     "AuditTrailBroken",
     "AuditVerification",
@@ -93,6 +101,7 @@ __all__ = [
     "ImprovementStatus",
     "InvalidInput",
     "InvalidTransition",
+    "KeyStoreMissing",
     "MentorNotAgreed",
     "MentorNotBriefed",
     "MentorNotInHostDepartment",
@@ -107,6 +116,7 @@ __all__ = [
     "OutsideRotationWindow",
     "OverlappingRotation",
     "PersonRecord",
+    "PersonalKeyStore",
     "Policy",
     "PolicyViolation",
     "Program",

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from rotation_domain._commands_improvement import ImprovementCommands
+from rotation_domain._commands_privacy import PrivacyCommands
 from rotation_domain._inputs import a_date, a_period, text
 from rotation_domain._service import UnitOfWork
 from rotation_domain.errors import NotAnITEmployee
@@ -16,7 +16,7 @@ from rotation_domain.values import Policy
 __all__ = ["ProgramCommands"]
 
 
-class ProgramCommands(ImprovementCommands):
+class ProgramCommands(PrivacyCommands):
     """The CIO's office sets the rules and runs the review cycles."""
 
     def set_policy(

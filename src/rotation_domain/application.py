@@ -29,6 +29,7 @@ from rotation_domain.employee import Employee
 from rotation_domain.errors import CommandVetoed, InvalidInput, NotAuthorized, UnknownId
 from rotation_domain.event_consumers import Consumers, ConsumerStatus
 from rotation_domain.periodic import PeriodicTasks, TaskRun
+from rotation_domain.personal_data import PersonalKeyStore, open_personal_keys
 from rotation_domain.plugin_manager import PluginInfo, Plugins, load_plugins
 from rotation_domain.program import PROGRAM_ID, Program
 from rotation_domain.roster import MonthRoster
@@ -42,6 +43,8 @@ __all__ = ["DEFAULT_STORE", "RotationApplication", "RotationProgram", "open_prog
 DEFAULT_STORE = "sqlite:///rotation.db"
 SETTINGS_TOPIC = "adapters.store_urls:settings_for_url"
 CONSUMER_STORE_TOPIC = "adapters.consumer_stores:consumer_store_for"
+AT_REST_CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+"""The cipher a ``CIPHER_KEY`` setting selects when no ``CIPHER_TOPIC`` is given."""
 
 
 class RotationApplication(Application[UUID]):
@@ -59,6 +62,24 @@ class RotationApplication(Application[UUID]):
         Employee: SNAPSHOT_INTERVAL,
     }
     log_section_size = 500
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        keys = open_personal_keys(self.env, self.recorder)
+        use_keys = getattr(self.mapper, "use_personal_keys", None)
+        if keys is not None and use_keys is None:  # a mapper that cannot seal: keys are no use
+            keys.close()
+            keys = None
+        if keys is not None and use_keys is not None:
+            use_keys(keys)
+        self.personal_keys: PersonalKeyStore | None = keys
+        """The per-person data keys (``PERSONAL_KEY_STORE_TOPIC``), if the store keeps any."""
+
+    def close(self) -> None:
+        """Release the store's connections, the key store's included."""
+        if self.personal_keys is not None:
+            self.personal_keys.close()
+        super().close()
 
     def save(
         self,
@@ -264,6 +285,10 @@ def open_program(
             raises `NotAuthorized` to refuse it.
         settings: Extra eventsourcing settings (``COMPRESSOR_TOPIC``, ``CIPHER_KEY``,
             ``AGGREGATE_CACHE_MAXSIZE``...), applied over those derived from the URL.
+            ``CIPHER_KEY`` (base64 of 32 random bytes) encrypts the whole store at rest
+            with AES-GCM from the ``cryptography`` package unless ``CIPHER_TOPIC``
+            names another cipher; ``ROTATION_KEY_ENCRYPTION_KEY`` wraps the personal
+            data keys (docs/privacy.md).
             Plugins receive them too, over the ``ROTATION_*`` environment variables and
             the file named by ``ROTATION_CONFIG`` (see `rotation_domain.config`).
         plugins: Plugin objects or modules to register besides the default plugins and
@@ -293,6 +318,10 @@ def open_program(
     # they fail (ServiceBase._run); reads copy (RotationProgram.get).
     env.setdefault("DEEPCOPY_FROM_AGGREGATE_CACHE", "n")
     env.update(settings or {})
+    if (env.get("CIPHER_KEY") or os.environ.get("CIPHER_KEY")) and not (
+        env.get("CIPHER_TOPIC") or os.environ.get("CIPHER_TOPIC")
+    ):
+        env["CIPHER_TOPIC"] = AT_REST_CIPHER_TOPIC
     loaded = load_plugins(plugins, environ=os.environ)
     app = RotationApplication(env=env)
     make_store = cast(

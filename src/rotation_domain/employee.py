@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import ClassVar
 from uuid import UUID
 
 import attrs
 
 from rotation_domain._aggregate import ProgramAggregate, stable_id
 from rotation_domain.errors import InvalidTransition
+from rotation_domain.personal_data import FORGOTTEN, ORIGINATOR, AlreadyForgotten
 from rotation_domain.values import Immutable
 
 __all__ = ["Assignment", "Employee", "Role"]
@@ -32,9 +34,16 @@ class Assignment(Immutable):
 
 
 class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
-    """A person of the company: IT staff who rotate, or host staff who mentor."""
+    """A person of the company: IT staff who rotate, or host staff who mentor.
+
+    The name and e-mail address are personal data (docs/privacy.md): snapshots keep
+    them encrypted with the person's key, and they read as ``[forgotten]`` once the
+    person is forgotten.
+    """
 
     TOPIC = "rotation_domain:Employee"
+    PERSONAL_STATE: ClassVar[tuple[str, ...]] = ("name", "email")
+    DATA_SUBJECT: ClassVar[str] = ORIGINATOR
 
     code: str
     name: str
@@ -43,14 +52,19 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
     manager: str | None
     active: bool
     assignments: tuple[Assignment, ...]
+    forgotten: bool = False
+    """Whether the person was forgotten (`forget`); False for employees stored before."""
 
     class Event(ProgramAggregate.Event):
-        """Base of the Employee's events."""
+        """Base of the Employee's events: their personal data is the employee's own."""
+
+        DATA_SUBJECT: ClassVar[str] = ORIGINATOR
 
     class EmployeeRegistered(Event, ProgramAggregate.Created):
         """A person joined the directory."""
 
         TOPIC = "rotation_domain:EmployeeRegistered"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("name", "email")
         code: str
         name: str
         email: str
@@ -75,6 +89,7 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
         """The person left the company; their history stays (R10)."""
 
         TOPIC = "rotation_domain:EmployeeDeparted"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         on: date
         reason: str
 
@@ -86,6 +101,7 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
         """The person's name, e-mail address or manager changed (a directory sync)."""
 
         TOPIC = "rotation_domain:EmployeeDetailsChanged"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("name", "email")
         name: str
         email: str
         manager: str | None
@@ -108,6 +124,23 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
             """Evolve the aggregate's state by this event."""
             assignment = Assignment(self.rotation_id, self.role, self.mentorship_id)
             aggregate.assignments = (*aggregate.assignments, assignment)
+
+    class EmployeeForgotten(Event):
+        """The person's personal data was forgotten: their key was destroyed.
+
+        Carries no personal data. From this event on, the person's name, e-mail address
+        and free-text notes read as ``[forgotten]`` everywhere (docs/privacy.md).
+        """
+
+        TOPIC = "rotation_domain:EmployeeForgotten"
+        FORGETS_DATA_SUBJECT: ClassVar[bool] = True
+        reason: str
+
+        def apply(self, aggregate: Employee) -> None:
+            """Evolve the aggregate's state by this event."""
+            aggregate.name = FORGOTTEN
+            aggregate.email = FORGOTTEN
+            aggregate.forgotten = True
 
     def __init__(
         self, code: str, name: str, email: str, department: str, manager: str | None
@@ -179,6 +212,11 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
     def change_details(self, *, name: str, email: str, manager: str | None, actor: str) -> None:
         """Record the person's new name, e-mail address and manager."""
         self._require_active("change the details")
+        if self.forgotten:
+            raise AlreadyForgotten(
+                f"employee {self.code} was forgotten: their details are no longer recorded",
+                employee=self.code,
+            )
         if (name, email, manager) == (self.name, self.email, self.manager):
             raise InvalidTransition(
                 f"employee {self.code}'s details are already those", employee=self.code
@@ -198,3 +236,13 @@ class Employee(ProgramAggregate, created_event_name="EmployeeRegistered"):
             role=role,
             mentorship_id=mentorship_id,
         )
+
+    def forget(self, reason: str, *, actor: str) -> None:
+        """Record that the person's personal data is forgotten (the key goes next).
+
+        Raises:
+            AlreadyForgotten: The person was forgotten before.
+        """
+        if self.forgotten:
+            raise AlreadyForgotten(f"employee {self.code} is already forgotten", employee=self.code)
+        self._trigger(self.EmployeeForgotten, actor=actor, reason=reason)

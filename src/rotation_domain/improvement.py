@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 from uuid import UUID, uuid4
 
 from rotation_domain._aggregate import ProgramAggregate
@@ -34,6 +35,8 @@ class Improvement(ProgramAggregate, created_event_name="ImprovementProposed"):
         """The participant proposed an improvement to the host department (R8)."""
 
         TOPIC = "rotation_domain:ImprovementProposed"
+        DATA_SUBJECT: ClassVar[str] = "participant"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("description",)
         rotation_id: UUID
         participant: str
         host_department: str
@@ -58,6 +61,7 @@ class Improvement(ProgramAggregate, created_event_name="ImprovementProposed"):
         """The host department turned the improvement down, with a reason."""
 
         TOPIC = "rotation_domain:ImprovementRejected"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         reason: str
         on: date | None
 
@@ -71,6 +75,7 @@ class Improvement(ProgramAggregate, created_event_name="ImprovementProposed"):
         """The participant withdrew the proposal."""
 
         TOPIC = "rotation_domain:ImprovementWithdrawn"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         reason: str | None
 
         def apply(self, aggregate: Improvement) -> None:

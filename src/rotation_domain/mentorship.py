@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 from uuid import UUID, uuid4
 
 from rotation_domain._aggregate import ProgramAggregate
@@ -35,6 +36,7 @@ class Mentorship(ProgramAggregate, created_event_name="MentorNominated"):
         """A host-department employee was asked to mentor a participant (R4)."""
 
         TOPIC = "rotation_domain:MentorNominated"
+        DATA_SUBJECT: ClassVar[str] = "participant"
         rotation_id: UUID
         mentor: str
         participant: str
@@ -55,6 +57,7 @@ class Mentorship(ProgramAggregate, created_event_name="MentorNominated"):
         """The mentor declined; the rotation needs another mentor (R4)."""
 
         TOPIC = "rotation_domain:MentorDeclined"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         reason: str
 
         def apply(self, aggregate: Mentorship) -> None:
@@ -75,6 +78,7 @@ class Mentorship(ProgramAggregate, created_event_name="MentorNominated"):
         """The mentor held a discussion, reading or hands-on session (R6)."""
 
         TOPIC = "rotation_domain:MentorSessionHeld"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("topic",)
         kind: SessionKind
         on: date
         topic: str
@@ -88,6 +92,7 @@ class Mentorship(ProgramAggregate, created_event_name="MentorNominated"):
         """The mentorship ended, with the mentor's feedback."""
 
         TOPIC = "rotation_domain:MentorshipConcluded"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("feedback",)
         feedback: str
 
         def apply(self, aggregate: Mentorship) -> None:
@@ -99,6 +104,7 @@ class Mentorship(ProgramAggregate, created_event_name="MentorNominated"):
         """The mentor can no longer mentor (left or moved, R10); the rotation needs another."""
 
         TOPIC = "rotation_domain:MentorshipReleased"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         reason: str
 
         def apply(self, aggregate: Mentorship) -> None:

@@ -92,6 +92,7 @@ RULES: Mapping[str, tuple[str, ...]] = {
     "open_review_cycle": (),
     "close_review_cycle": (),
     "grant_exemption": (),
+    "forget_employee": (),  # crypto-shredding a person's data: administrators only
     # Rotations: the participant or their IT manager plans and changes them.
     "plan_rotation": (Role.PARTICIPANT, Role.MANAGER),
     "reschedule_rotation": (Role.PARTICIPANT, Role.MANAGER),

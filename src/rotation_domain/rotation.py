@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 import attrs
@@ -62,6 +62,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         """A rotation was planned and booked its place (R1, R2, R9)."""
 
         TOPIC = "rotation_domain:RotationPlanned"
+        DATA_SUBJECT: ClassVar[str] = "participant"
         participant: str
         host_department: str
         start: date
@@ -112,6 +113,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
 
         TOPIC = "rotation_domain:ObservationRecorded"
         class_version = 2
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("text",)
         text: str
         on: date | None
         category: str
@@ -164,6 +166,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         """The rotation will not happen or stopped; it gave up its place (R9, R10)."""
 
         TOPIC = "rotation_domain:RotationCancelled"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         reason: str
         on: date | None
 
@@ -176,6 +179,7 @@ class Rotation(ProgramAggregate, created_event_name="RotationPlanned"):
         """Something about the rotation needs a person's decision (R10)."""
 
         TOPIC = "rotation_domain:RotationFlagged"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         reason: str
 
         def apply(self, aggregate: Rotation) -> None:

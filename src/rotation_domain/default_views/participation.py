@@ -26,6 +26,7 @@ from rotation_domain.default_views._base import (
     parse_day,
     topic,
 )
+from rotation_domain.personal_data import FORGOTTEN
 
 __all__ = ["ParticipationRow", "ParticipationStatus", "ParticipationView"]
 
@@ -114,6 +115,16 @@ def _departed(envelope: Envelope, rows: Rows) -> None:
     _employee(envelope, rows, lambda doc: doc.update(departed_on=iso(envelope.event.on)))
 
 
+def _forgotten(envelope: Envelope, rows: Rows) -> None:
+    """The person was forgotten: their name and exemption reasons are no longer kept."""
+    _employee(envelope, rows, lambda doc: doc.update(name=FORGOTTEN))
+    code = (rows.get(key("employee", str(envelope.originator_id))) or {}).get("code")
+    if code is not None:
+        mine = [k for k, _ in rows.scan("exemption/") if k.rsplit("/", 1)[-1] == key(code)]
+        for row_key in mine:
+            rows.put(row_key, {"reason": FORGOTTEN})
+
+
 def _cycle(envelope: Envelope, rows: Rows) -> None:
     event = envelope.event
     row_key = key("cycle", event.name)
@@ -167,6 +178,7 @@ _HANDLERS = {
     topic("EmployeeRegistered"): _registered,
     topic("EmployeeTransferred"): _transferred,
     topic("EmployeeDeparted"): _departed,
+    topic("EmployeeForgotten"): _forgotten,
     topic("ReviewCycleOpened"): _cycle,
     topic("ReviewCycleClosed"): _cycle,
     topic("ExemptionGranted"): _exempted,
@@ -229,7 +241,7 @@ class ParticipationView(HandlerView):
     """R3: one row per IT employee and review cycle, with the objective's status."""
 
     name = "participation"
-    version = 1
+    version = 2  # 2: forgets names and exemption reasons (EmployeeForgotten)
     handlers = MappingProxyType(_HANDLERS)
     topics = frozenset(_HANDLERS)
 

@@ -1,0 +1,114 @@
+"""Personal data keys in tables of the PostgreSQL schema that holds the events.
+
+The same two tables as the SQLite store (``adapters.personal_keys_sqlite``), in the
+store's schema, reached through the recorder's connection pool:
+``rotation_personal_keys`` (one row per person, ``data_key`` NULL once forgotten) and
+``rotation_personal_subjects`` (whose personal data each aggregate holds).
+A destroyed key's old row version stays in the table's pages until VACUUM reclaims it
+(docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import sql
+
+from adapters.personal_keys import PersonalKeys
+
+__all__ = ["PostgresPersonalKeys"]
+
+
+class PostgresPersonalKeys(PersonalKeys):
+    """Keys in the events' PostgreSQL schema, through the recorder's datastore.
+
+    Args:
+        datastore: The application recorder's datastore (its pool and schema).
+        kek: The key-encryption key (base64 of 32 bytes), if any.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, kek: str | None = None) -> None:
+        super().__init__(kek)
+        self.datastore = datastore
+        schema = sql.Identifier(datastore.schema)
+        self._keys_table = sql.SQL("{}.rotation_personal_keys").format(schema)
+        self._subjects_table = sql.SQL("{}.rotation_personal_subjects").format(schema)
+        with datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY, "
+                    "data_key bytea, created_at timestamptz NOT NULL DEFAULT now(), "
+                    "forgotten_at timestamptz)"
+                ).format(self._keys_table)
+            )
+            cursor.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (originator_id uuid PRIMARY KEY, "
+                    "subject_id uuid NOT NULL)"
+                ).format(self._subjects_table)
+            )
+
+    def _select_key(self, subject: Any) -> tuple[bool, bytes | None]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                sql.SQL("SELECT data_key FROM {} WHERE subject_id = %s").format(self._keys_table),
+                (subject,),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return False, None
+        stored = row["data_key"]
+        return True, bytes(stored) if stored is not None else None
+
+    def _insert_key(self, subject: Any, stored: bytes) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {} (subject_id, data_key) VALUES (%s, %s) "
+                    "ON CONFLICT (subject_id) DO NOTHING"
+                ).format(self._keys_table),
+                (subject, stored),
+            )
+
+    def _shred(self, subject: Any) -> bool:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {} SET data_key = NULL, forgotten_at = now() "
+                    "WHERE subject_id = %s AND data_key IS NOT NULL"
+                ).format(self._keys_table),
+                (subject,),
+            )
+            if cursor.rowcount == 1:
+                return True
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {} (subject_id, data_key, forgotten_at) "
+                    "VALUES (%s, NULL, now()) ON CONFLICT (subject_id) DO NOTHING"
+                ).format(self._keys_table),
+                (subject,),
+            )
+            return cursor.rowcount == 1
+
+    def _select_subject(self, originator_id: Any) -> Any:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                sql.SQL("SELECT subject_id FROM {} WHERE originator_id = %s").format(
+                    self._subjects_table
+                ),
+                (originator_id,),
+            )
+            row = cursor.fetchone()
+        return None if row is None else UUID(str(row["subject_id"]))
+
+    def _insert_subject(self, originator_id: Any, subject: Any) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {} (originator_id, subject_id) VALUES (%s, %s) "
+                    "ON CONFLICT (originator_id) DO NOTHING"
+                ).format(self._subjects_table),
+                (originator_id, subject),
+            )

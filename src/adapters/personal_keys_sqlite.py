@@ -1,0 +1,111 @@
+"""Personal data keys in a table of the SQLite database that holds the events.
+
+Tables (created when missing):
+
+* ``rotation_personal_keys(subject_id, data_key, created_at, forgotten_at)``: one row
+  per person; ``data_key`` is NULL once the person is forgotten (a tombstone).
+* ``rotation_personal_subjects(originator_id, subject_id)``: whose personal data each
+  rotation, mentorship and improvement holds.
+
+Destroying a key runs with ``PRAGMA secure_delete`` on, so SQLite overwrites the freed
+bytes, then asks for a WAL checkpoint so the old page leaves the write-ahead log
+(docs/privacy.md says what else to do about copies of the file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.sqlite import SQLiteDatastore
+
+from adapters.personal_keys import PersonalKeys
+
+__all__ = ["SQLitePersonalKeys"]
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS rotation_personal_keys ("
+    "subject_id TEXT PRIMARY KEY, data_key BLOB, created_at TEXT NOT NULL, forgotten_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS rotation_personal_subjects ("
+    "originator_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL)",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class SQLitePersonalKeys(PersonalKeys):
+    """Keys in the events' SQLite database, through the recorder's datastore.
+
+    Args:
+        datastore: The application recorder's datastore (its connection pool and
+            writer lock are shared).
+        kek: The key-encryption key (base64 of 32 bytes), if any.
+    """
+
+    def __init__(self, datastore: SQLiteDatastore, kek: str | None = None) -> None:
+        super().__init__(kek)
+        self.datastore = datastore
+        with datastore.transaction(commit=True) as cursor:
+            for statement in _CREATE:
+                cursor.execute(statement)
+
+    def _select_key(self, subject: Any) -> tuple[bool, bytes | None]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT data_key FROM rotation_personal_keys WHERE subject_id = ?",
+                (str(subject),),
+            )
+            row = cursor.fetchone()
+        return (False, None) if row is None else (True, row[0])
+
+    def _insert_key(self, subject: Any, stored: bytes) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                "INSERT INTO rotation_personal_keys (subject_id, data_key, created_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
+                (str(subject), stored, _now()),
+            )
+
+    def _shred(self, subject: Any) -> bool:
+        with self.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute("PRAGMA secure_delete = ON")
+            with connection.transaction(commit=True) as cursor, cursor as raw:
+                raw.execute(
+                    "UPDATE rotation_personal_keys SET data_key = NULL, forgotten_at = ? "
+                    "WHERE subject_id = ? AND data_key IS NOT NULL",
+                    (_now(), str(subject)),
+                )
+                destroyed = raw.rowcount == 1
+                if not destroyed:
+                    raw.execute(
+                        "INSERT INTO rotation_personal_keys "
+                        "(subject_id, data_key, created_at, forgotten_at) "
+                        "VALUES (?, NULL, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
+                        (str(subject), _now(), _now()),
+                    )
+                    destroyed = raw.rowcount == 1
+            with contextlib.suppress(sqlite3.Error):  # busy readers: the next checkpoint
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return destroyed
+
+    def _select_subject(self, originator_id: Any) -> Any:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT subject_id FROM rotation_personal_subjects WHERE originator_id = ?",
+                (str(originator_id),),
+            )
+            row = cursor.fetchone()
+        return None if row is None else UUID(row[0])
+
+    def _insert_subject(self, originator_id: Any, subject: Any) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                "INSERT INTO rotation_personal_subjects (originator_id, subject_id) "
+                "VALUES (?, ?) ON CONFLICT (originator_id) DO NOTHING",
+                (str(originator_id), str(subject)),
+            )
