@@ -4,8 +4,10 @@
 command family lives in a module of its own: `adapters.cli.program` (init, policy,
 review cycles, exemptions), `adapters.cli.directory` (departments, employees, directory
 import), `adapters.cli.rotations`, `adapters.cli.mentoring`, `adapters.cli.improvements`,
-`adapters.cli.views` (the read models and ``rebuild``) and `adapters.cli.operations`
-(plugins, worker, demo, report). Exit codes are listed in `adapters.cli.errors`.
+`adapters.cli.views` (the read models, ``--as-of`` time travel and ``rebuild``),
+`adapters.cli.audit` (history, timeline, export, verify, seal) and
+`adapters.cli.operations` (plugins, worker, demo, report). Exit codes are listed in
+`adapters.cli.errors`.
 
 Shell completion is click's: ``eval "$(_ROTATION_COMPLETE=bash_source rotation)"`` (or
 ``zsh_source``, ``fish_source``).
@@ -15,7 +17,16 @@ from __future__ import annotations
 
 import click
 
-from adapters.cli import directory, improvements, mentoring, operations, program, rotations, views
+from adapters.cli import (
+    audit,
+    directory,
+    improvements,
+    mentoring,
+    operations,
+    program,
+    rotations,
+    views,
+)
 from adapters.cli.context import CliState, RotationGroup
 from adapters.cli.errors import ExitCode
 
@@ -46,12 +57,13 @@ def main(ctx: click.Context, store: str, actor: str | None, debug: bool) -> None
     Commands that record something need an actor (--as or ROTATION_ACTOR). Dates are
     ISO (2027-01-31). Read commands take --json. Exit codes: 0 done, 1 unexpected,
     2 invalid input, 3 not found, 4 refused by a rule, 5 not authorized, 6 conflict
-    with the recorded state, 7 directory source unreadable.
+    with the recorded state, 7 directory source unreadable, 8 audit trail broken
+    (verify), 9 the store keeps no audit chain (verify, seal).
     """
     ctx.obj = CliState(store=store, actor=actor, debug=debug)
 
 
-for _module in (program, directory, rotations, mentoring, improvements, views, operations):
+for _module in (program, directory, rotations, mentoring, improvements, views, audit, operations):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -10,6 +10,8 @@
 | 5 | not authorized | `NotAuthorized` |
 | 6 | conflict with the recorded state | `InvalidTransition`, `ConcurrencyConflict` |
 | 7 | a directory source could not be read | `DirectorySourceError` |
+| 8 | the audit trail does not verify | ``verify`` finds a break; `AuditTrailBroken` |
+| 9 | the store keeps no audit chain | ``verify`` or ``seal`` on a ``memory:`` store |
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import traceback
 import click
 
 from rotation_domain import (
+    AuditTrailBroken,
     ConcurrencyConflict,
     DirectorySourceError,
     InvalidInput,
@@ -31,7 +34,7 @@ from rotation_domain import (
     RotationDomainError,
 )
 
-__all__ = ["ExitCode", "exit_code_for", "report_error", "report_unexpected"]
+__all__ = ["ExitCode", "exit_code_for", "report_error", "report_line", "report_unexpected"]
 
 
 class ExitCode(enum.IntEnum):
@@ -45,6 +48,8 @@ class ExitCode(enum.IntEnum):
     NOT_AUTHORIZED = 5
     CONFLICT = 6
     DIRECTORY_SOURCE = 7
+    AUDIT_TRAIL_BROKEN = 8
+    NO_AUDIT_CHAIN = 9
 
 
 _FAMILIES: tuple[tuple[type[RotationDomainError], ExitCode], ...] = (
@@ -55,6 +60,7 @@ _FAMILIES: tuple[tuple[type[RotationDomainError], ExitCode], ...] = (
     (InvalidTransition, ExitCode.CONFLICT),
     (ConcurrencyConflict, ExitCode.CONFLICT),
     (DirectorySourceError, ExitCode.DIRECTORY_SOURCE),
+    (AuditTrailBroken, ExitCode.AUDIT_TRAIL_BROKEN),
 )
 
 
@@ -85,6 +91,15 @@ def report_error(command: str, error: RotationDomainError, *, debug: bool) -> Ex
         f"{command}: refused{rule}: {type(error).__name__}: {_one_line(str(error))}", err=True
     )
     return exit_code_for(error)
+
+
+def report_line(command: str, verdict: str, message: str, code: ExitCode) -> ExitCode:
+    """Print a verdict that is not a refusal on one line of standard error; return ``code``.
+
+    The line reads like `report_error`'s: ``rotation verify: broken at position 7: ...``.
+    """
+    click.echo(f"{command}: {verdict}: {_one_line(message)}", err=True)
+    return code
 
 
 def report_unexpected(command: str, error: BaseException, *, debug: bool) -> ExitCode:

@@ -1,21 +1,42 @@
-"""The read models as tables (or ``--json``), and ``rebuild`` with a progress bar."""
+"""The read models as tables (or ``--json``), and ``rebuild`` with a progress bar.
+
+``participation`` and ``capacity`` take ``--as-of DATETIME``: the view as the program
+knew it at that recorded moment, folded in memory over the events recorded by then
+(``program.as_of(moment).views``; docs/audit.md).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adapters.cli.audit import a_moment
 from adapters.cli.context import RotationCommand, opened
 from adapters.cli.output import done, print_json, print_table
 from adapters.cli.program import program_state
-from rotation_domain import InvalidInput, NotFound, RotationProgram, UnknownReviewCycle
+from rotation_domain import (
+    InvalidInput,
+    NotFound,
+    Program,
+    RotationProgram,
+    UnknownId,
+    UnknownReviewCycle,
+)
+from rotation_domain.program import PROGRAM_ID
 
 __all__ = ["COMMANDS", "latest_cycle"]
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATETIME",
+    help="As the program knew it at this recorded moment (ISO; UTC without a zone).",
+)
 
 
 def _day(name: str, value: str | None) -> date | None:
@@ -29,21 +50,42 @@ def _day(name: str, value: str | None) -> date | None:
 
 def latest_cycle(program: RotationProgram) -> str | None:
     """The name of the review cycle that starts last, or None without one."""
-    recorded = program_state(program)
+    return _latest(program_state(program))
+
+
+def _latest(recorded: Program | None) -> str | None:
     if recorded is None or not recorded.cycles:
         return None
     return max(recorded.cycles.values(), key=lambda c: c.period.start).name
 
 
+def reading(program: RotationProgram, moment: datetime | None) -> tuple[Any, Program | None]:
+    """The views to ask and the Program aggregate: now, or as known at ``moment``."""
+    if moment is None:
+        return program.views, program_state(program)
+    past = program.as_of(moment)
+    try:
+        found = past.state(PROGRAM_ID)
+    except UnknownId:
+        found = None
+    return past.views, found if isinstance(found, Program) else None
+
+
+def _as_of_title(title: str, moment: datetime | None) -> str:
+    return title if moment is None else f"{title}, as known at {moment.isoformat()}"
+
+
 @click.command(cls=RotationCommand)
 @click.argument("cycle", required=False)
+@as_of_option
 @json_option
 @click.pass_context
-def participation(ctx: click.Context, cycle: str | None, as_json: bool) -> None:
+def participation(ctx: click.Context, cycle: str | None, as_of: str | None, as_json: bool) -> None:
     """Each IT employee's participation in CYCLE (default: the latest cycle) (R3)."""
+    moment = a_moment("--as-of", as_of)
     with opened(ctx) as program:
-        recorded = program_state(program)
-        cycle = cycle or latest_cycle(program)
+        views, recorded = reading(program, moment)
+        cycle = cycle or _latest(recorded)
         if cycle is None or recorded is None or cycle not in recorded.cycles:
             known = sorted(recorded.cycles) if recorded else []
             raise UnknownReviewCycle(
@@ -52,7 +94,7 @@ def participation(ctx: click.Context, cycle: str | None, as_json: bool) -> None:
                 else "no review cycle is open yet: rotation cycle open NAME --start --end",
                 cycle=cycle,
             )
-        rows = program.views.participation(cycle)
+        rows = views.participation(cycle)
     if as_json:
         print_json(rows)
         return
@@ -60,7 +102,7 @@ def participation(ctx: click.Context, cycle: str | None, as_json: bool) -> None:
     for row in rows:
         counts[row.status.value] = counts.get(row.status.value, 0) + 1
     print_table(
-        f"Participation in {cycle}",
+        _as_of_title(f"Participation in {cycle}", moment),
         ["employee", "name", "department", "status", "rotation"],
         ([r.employee, r.name, r.department, r.status, r.rotation_id] for r in rows),
         caption=", ".join(f"{status}: {n}" for status, n in sorted(counts.items())),
@@ -72,23 +114,31 @@ def participation(ctx: click.Context, cycle: str | None, as_json: bool) -> None:
 @click.option("--on", metavar="DATE", help="The day (default: today).")
 @click.option("--from", "first", metavar="DATE", help="With --to: one line per day.")
 @click.option("--to", "last", metavar="DATE")
+@as_of_option
 @json_option
 @click.pass_context
 def capacity(
-    ctx: click.Context, on: str | None, first: str | None, last: str | None, as_json: bool
+    ctx: click.Context,
+    on: str | None,
+    first: str | None,
+    last: str | None,
+    as_of: str | None,
+    as_json: bool,
 ) -> None:
     """Who is away on a day, against each cap of R9 (or per day with --from/--to)."""
     start_day, end_day = _day("--from", first), _day("--to", last)
     if (start_day is None) != (end_day is None):
         raise InvalidInput("give both --from and --to, or neither")
+    moment = a_moment("--as-of", as_of)
     with opened(ctx) as program:
+        views, _ = reading(program, moment)
         if start_day is not None and end_day is not None:
-            reports = program.views.capacity.range(start_day, end_day)
+            reports = views.capacity.range(start_day, end_day)
             if as_json:
                 print_json(reports)
                 return
             print_table(
-                f"IT staff away per day, {start_day} to {end_day}",
+                _as_of_title(f"IT staff away per day, {start_day} to {end_day}", moment),
                 ["day", "away", "cap", "free", "fullest host", "over a cap"],
                 (
                     [
@@ -103,12 +153,12 @@ def capacity(
                 ),
             )
             return
-        report = program.views.capacity(_day("--on", on) or date.today())
+        report = views.capacity(_day("--on", on) or date.today())
     if as_json:
         print_json(report)
         return
     print_table(
-        f"Away on {report.day}",
+        _as_of_title(f"Away on {report.day}", moment),
         ["participant", "host", "mentor", "start", "end", "rotation"],
         (
             [a.participant, a.host_department, a.mentor, a.start, a.end, a.rotation_id]
