@@ -578,7 +578,7 @@ class CattrsMapper(Mapper[UUID]):
         keys = self.personal_keys
         if keys is None:
             return FORGOTTEN
-        cipher = keys.cipher(UUID(envelope["subject"]))
+        cipher = keys.cipher_of(envelope["subject"])
         if cipher is None:
             return FORGOTTEN
         sealed = base64.b64decode(envelope["sealed"])

@@ -24,6 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final, cast
+from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -74,7 +75,8 @@ class PersonalKeys(abc.ABC):
     def __init__(self, kek: str | None = None) -> None:
         self._kek = _parse_kek(kek) if kek else None
         self._lock = threading.Lock()
-        self._ciphers: OrderedDict[Any, Any] = OrderedDict()
+        # Keyed by the id's text: envelopes carry it, and str hashes faster than UUID.
+        self._ciphers: dict[str, Any] = {}
         self._subjects: OrderedDict[Any, Any] = OrderedDict()
 
     # What the mapper and the core use.
@@ -86,11 +88,19 @@ class PersonalKeys(abc.ABC):
             subject: The person's id.
             create: Make and store a key when the person has none yet.
         """
-        with self._lock:
-            found = self._ciphers.get(subject)
-            if found is not None:
-                self._ciphers.move_to_end(subject)
-                return None if found is _FORGOTTEN else found
+        found = self._ciphers.get(str(subject))
+        if found is not None:
+            return None if found is _FORGOTTEN else found
+        return self._load_cipher(subject, create=create)
+
+    def cipher_of(self, subject_text: str) -> AESGCM | None:
+        """`cipher` for an id given as text (as envelopes carry it); never creates a key."""
+        found = self._ciphers.get(subject_text)
+        if found is not None:
+            return None if found is _FORGOTTEN else found
+        return self._load_cipher(UUID(subject_text), create=False)
+
+    def _load_cipher(self, subject: Any, *, create: bool) -> AESGCM | None:
         key = self.data_key(subject, create=create)
         if key is None:
             return None
@@ -149,11 +159,12 @@ class PersonalKeys(abc.ABC):
     # The cache.
 
     def _cache(self, subject: Any, value: Any) -> None:
+        text = str(subject)
         with self._lock:
-            self._ciphers[subject] = value
-            self._ciphers.move_to_end(subject)
-            if len(self._ciphers) > _CACHE_SIZE:
-                self._ciphers.popitem(last=False)
+            self._ciphers.pop(text, None)
+            self._ciphers[text] = value
+            if len(self._ciphers) > _CACHE_SIZE:  # the oldest entry goes (dicts keep order)
+                del self._ciphers[next(iter(self._ciphers))]
 
     def _learn(self, originator_id: Any, subject: Any) -> None:
         with self._lock:
