@@ -21,6 +21,7 @@ import base64
 import binascii
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final, cast
@@ -32,6 +33,7 @@ from rotation_domain.personal_data import PersonalKeyStore
 
 __all__ = [
     "KEK_SETTING",
+    "KEY_CACHE_SECONDS",
     "MemoryPersonalKeys",
     "PersonalKeys",
     "make_kek",
@@ -44,6 +46,8 @@ KEK_SETTING: Final = "ROTATION_KEY_ENCRYPTION_KEY"
 _KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12
 _CACHE_SIZE: Final = 65_536
+KEY_CACHE_SECONDS: Final = 60.0
+"""How long a cached key is used before the store is asked again whether it still exists."""
 _FORGOTTEN: Final = object()
 """The cache's mark of a person whose key is destroyed."""
 
@@ -68,6 +72,9 @@ def _parse_kek(text: str) -> AESGCM:
 class PersonalKeys(abc.ABC):
     """A key store: the cache, key wrapping and AES-GCM objects; subclasses store rows.
 
+    A cached key is used for `KEY_CACHE_SECONDS`, then the store is asked again, so a
+    process that does not follow the log stops using a destroyed key within that time.
+
     Args:
         kek: The key-encryption key (base64 of 32 bytes) wrapping stored keys, if any.
     """
@@ -76,7 +83,8 @@ class PersonalKeys(abc.ABC):
         self._kek = _parse_kek(kek) if kek else None
         self._lock = threading.Lock()
         # Keyed by the id's text: envelopes carry it, and str hashes faster than UUID.
-        self._ciphers: dict[str, Any] = {}
+        # Values: (AESGCM or _FORGOTTEN, monotonic time after which to ask the store again).
+        self._ciphers: dict[str, tuple[Any, float]] = {}
         self._subjects: OrderedDict[Any, Any] = OrderedDict()
 
     # What the mapper and the core use.
@@ -89,15 +97,15 @@ class PersonalKeys(abc.ABC):
             create: Make and store a key when the person has none yet.
         """
         found = self._ciphers.get(str(subject))
-        if found is not None:
-            return None if found is _FORGOTTEN else found
+        if found is not None and (found[0] is _FORGOTTEN or found[1] > time.monotonic()):
+            return None if found[0] is _FORGOTTEN else found[0]
         return self._load_cipher(subject, create=create)
 
     def cipher_of(self, subject_text: str) -> AESGCM | None:
         """`cipher` for an id given as text (as envelopes carry it); never creates a key."""
         found = self._ciphers.get(subject_text)
-        if found is not None:
-            return None if found is _FORGOTTEN else found
+        if found is not None and (found[0] is _FORGOTTEN or found[1] > time.monotonic()):
+            return None if found[0] is _FORGOTTEN else found[0]
         return self._load_cipher(UUID(subject_text), create=False)
 
     def _load_cipher(self, subject: Any, *, create: bool) -> AESGCM | None:
@@ -160,9 +168,10 @@ class PersonalKeys(abc.ABC):
 
     def _cache(self, subject: Any, value: Any) -> None:
         text = str(subject)
+        entry = (value, time.monotonic() + KEY_CACHE_SECONDS)
         with self._lock:
             self._ciphers.pop(text, None)
-            self._ciphers[text] = value
+            self._ciphers[text] = entry
             if len(self._ciphers) > _CACHE_SIZE:  # the oldest entry goes (dicts keep order)
                 del self._ciphers[next(iter(self._ciphers))]
 

@@ -291,3 +291,23 @@ def test_the_whole_store_can_be_encrypted_at_rest(store_url: str, seed: Seed) ->
         with open_program(store_url, settings=settings) as reopened:
             assert reopened.get(Employee.id_for("E2")).name == "Engineer 2"  # type: ignore[attr-defined]
             assert reopened.verify_audit_trail().ok
+
+
+def test_another_open_program_stops_using_the_key_once_its_cache_entry_expires(
+    store_url: str, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store_url == "memory:":
+        pytest.skip("two programs share a store only in a database")
+    import adapters.personal_keys
+
+    monkeypatch.setattr(adapters.personal_keys, "KEY_CACHE_SECONDS", 0.0)
+    with (
+        open_program(store_url, today=lambda: date(2027, 1, 1), inline=False) as other,
+        open_program(store_url, today=lambda: date(2027, 1, 1)) as program,
+    ):
+        ids = _story(program, seed)
+        observations = [e for e in other.history(ids["rotation"]) if e.data.get("text")]
+        assert observations[0].data["text"] == "Invoices are re-keyed by hand"
+        program.forget_employee("E1", reason="erasure request 42", actor="cio@example.com")
+        observations = [e for e in other.history(ids["rotation"]) if e.data.get("text")]
+        assert observations[0].data["text"] == FORGOTTEN
