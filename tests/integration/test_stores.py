@@ -163,6 +163,9 @@ def restart(program: RotationProgram, url: str) -> RotationProgram:
         program.close()
         return open_program(url, today=lambda: TODAY)
     fresh = open_program(url, today=lambda: TODAY)
+    # The memory store's personal-data keys live in its process too: carry them over.
+    fresh.app.personal_keys = program.app.personal_keys
+    fresh.app.mapper.use_personal_keys(program.app.personal_keys)
     ids = aggregate_ids(program)
     fresh.app.recorder.insert_events([as_stored_event(n) for n in read_log(program)])
     if program.app.snapshots is not None and fresh.app.snapshots is not None:
