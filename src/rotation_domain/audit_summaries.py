@@ -25,6 +25,7 @@ SUMMARIES: Final[Mapping[str, str]] = MappingProxyType(
         "EmployeeTransferred": "Transferred from {from_department} to {to_department} on {on}",
         "EmployeeDeparted": "Left the company on {on}: {reason}",
         "EmployeeDetailsChanged": "Details changed: name {name}, e-mail {email}",
+        "EmployeeForgotten": "Personal data forgotten (the key destroyed): {reason}",
         "EmployeeAssigned": "Assigned to rotation {rotation_id} as {role}",
         "RotationPlanned": "{participant} planned to rotate into {host_department} "
         "from {start} to {end}",
