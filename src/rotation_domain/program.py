@@ -8,6 +8,7 @@ booking.
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 from uuid import UUID
 
 import attrs
@@ -23,11 +24,15 @@ PROGRAM_ID: UUID = stable_id("program", "program")
 
 @attrs.frozen
 class Exemption(Immutable):
-    """R3: an employee excused from the participation objective of one cycle."""
+    """R3: an employee excused from the participation objective of one cycle.
+
+    The reason is personal data: it stays in the `ExemptionGranted` event, encrypted with
+    the employee's key, and is not kept in the Program's state (whose snapshots are not
+    any one person's), so forgetting the employee forgets it.
+    """
 
     employee: str
     cycle: str
-    reason: str
 
 
 class Program(ProgramAggregate, created_event_name="ProgramLaunched"):
@@ -89,13 +94,15 @@ class Program(ProgramAggregate, created_event_name="ProgramLaunched"):
         """An employee was excused from one cycle's objective, with a reason (R3)."""
 
         TOPIC = "rotation_domain:ExemptionGranted"
+        DATA_SUBJECT: ClassVar[str] = "employee"
+        PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
         employee: str
         cycle: str
         reason: str
 
         def apply(self, aggregate: Program) -> None:
             """Evolve the aggregate's state by this event."""
-            exemption = Exemption(self.employee, self.cycle, self.reason)
+            exemption = Exemption(self.employee, self.cycle)
             aggregate.exemptions = {
                 **aggregate.exemptions,
                 _exemption_key(self.employee, self.cycle): exemption,

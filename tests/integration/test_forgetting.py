@@ -311,3 +311,26 @@ def test_another_open_program_stops_using_the_key_once_its_cache_entry_expires(
         program.forget_employee("E1", reason="erasure request 42", actor="cio@example.com")
         observations = [e for e in other.history(ids["rotation"]) if e.data.get("text")]
         assert observations[0].data["text"] == FORGOTTEN
+
+
+def test_an_exemption_reason_is_sealed_and_forgotten_with_the_employee(tmp_path) -> None:
+    import sqlite3
+
+    from rotation_domain import FORGOTTEN, open_program
+
+    path = tmp_path / "rotation.db"
+    with open_program(f"sqlite:///{path}") as program, program.acting_as("cio"):
+        program.register_department("IT", name="Information Technology", is_it=True)
+        program.register_employee("E1", name="Ada", email="ada@example.com", department="IT")
+        program.open_review_cycle("2027", start="2027-01-01", end="2027-12-31")
+        program.grant_exemption("E1", cycle="2027", reason="Parental leave until June")
+        [before] = program.timeline(event_types=["ExemptionGranted"])
+        assert before.data["reason"] == "Parental leave until June"
+        program.forget_employee("E1", reason="erasure request 2027-7")
+        [after] = program.timeline(event_types=["ExemptionGranted"])
+        assert after.data["reason"] == FORGOTTEN
+        assert program.verify_audit_trail().ok
+    stored = b"".join(
+        row[0] for row in sqlite3.connect(path).execute("SELECT state FROM stored_events")
+    )
+    assert b"Parental leave" not in stored

@@ -12,7 +12,11 @@ from rotation_domain.personal_data import ORIGINATOR, personal_fields
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ROW = re.compile(r"^\| `(?P<event>\w+)` \| (?P<fields>`[^|]+) \| (?P<whose>[^|]+) \|$")
-WHOSE = {ORIGINATOR: "the employee", None: "the rotation's participant"}
+WHOSE = {
+    ORIGINATOR: "the employee",
+    "employee": "the exempted employee",
+    None: "the rotation's participant",
+}
 
 
 def declared() -> dict[str, tuple[tuple[str, ...], str]]:

@@ -135,6 +135,11 @@ def cycle_list(ctx: click.Context, as_json: bool) -> None:
     """List the review cycles and their exemptions."""
     with opened(ctx) as program:
         found = program_state(program)
+        # The reasons are personal data: they are read (decrypted) from the events.
+        reasons = {
+            (entry.data["employee"], entry.data["cycle"]): entry.data["reason"]
+            for entry in program.timeline(event_types=["ExemptionGranted"])
+        }
     cycles = list(found.cycles.values()) if found else []
     exemptions = list(found.exemptions.values()) if found else []
     rows: list[dict[str, Any]] = [
@@ -144,7 +149,7 @@ def cycle_list(ctx: click.Context, as_json: bool) -> None:
             "end": c.period.end,
             "closed": c.closed,
             "exemptions": [
-                {"employee": e.employee, "reason": e.reason}
+                {"employee": e.employee, "reason": reasons.get((e.employee, e.cycle), "")}
                 for e in exemptions
                 if e.cycle == c.name
             ],
