@@ -255,7 +255,12 @@ class DirectorySyncCommands(DirectoryCommands):
                 departed.append(person.code)
                 continue
             now = (person.name, person.email, person.manager)
-            if now != (employee.name, employee.email, employee.manager):
+            if employee.forgotten:
+                notes.append(
+                    f"employee {person.code} was forgotten: a sync does not record their "
+                    "name, e-mail address or manager again"
+                )
+            elif now != (employee.name, employee.email, employee.manager):
                 self._change(
                     unit,
                     "register_employee",

@@ -154,6 +154,24 @@ def test_a_new_name_email_or_manager_is_recorded_as_details_changed(
     assert company.sync_directory(snapshot(people), actor="hr@x").events_recorded == 0
 
 
+def test_a_forgotten_person_still_in_the_source_is_noted_not_recorded_again(
+    company: RotationProgram,
+) -> None:
+    company.forget_employee("E2", reason="erasure request 2027-3", actor="cio@example.com")
+    before = head(company)
+
+    report = company.sync_directory(snapshot(), actor="hr@x")
+
+    assert report.details_changed == ()
+    assert report.notes == (
+        "employee E2 was forgotten: a sync does not record their name, e-mail address or "
+        "manager again",
+    )
+    assert head(company) == before
+    moved = replaced("E2", department="ITOPS")
+    assert company.sync_directory(snapshot(moved), actor="hr@x").transferred[0].employee == "E2"
+
+
 def test_a_person_in_another_department_is_transferred_on_the_sync_date(
     company: RotationProgram,
 ) -> None:
