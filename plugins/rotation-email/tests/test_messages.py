@@ -180,3 +180,18 @@ def test_message_ids_are_derived_from_the_idempotency_key(
         == rotation_email.message_id_for(key, "mentor", "example.com")
     )
     assert one.message_id.endswith("@example.com>")
+
+
+def test_a_forgotten_manager_is_no_longer_written_to(register_plugin, smtp_server, company_step):
+    program = register_plugin(rotation_email, settings=smtp_server.settings())
+    given(program, company_step)
+    program.forget_employee("B1", reason="erasure request 2027-1", actor="cio@example.com")
+    [(_, mentorship)] = given(program, planned_and_nominated)
+
+    program.accept_mentorship(mentorship, actor="M1")
+
+    agreed = smtp_server.mailbox.one("mentor_agreed")
+    assert agreed.rcpt_tos == ["e1@example.com"]  # no copy to the forgotten manager
+    assert agreed.message["Cc"] is None
+    assert "[forgotten]" not in agreed.text()
+    assert [s.parked for s in program.consumer_status() if s.name == "email"] == [0]

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import attrs
 from rotation_domain.consumers import Envelope, StateReader
+from rotation_domain.personal_data import FORGOTTEN
 
 __all__ = ["TOPICS", "Person", "RotationFacts", "World"]
 
@@ -25,6 +26,8 @@ TOPICS = frozenset(
     for name in (
         "DepartmentRegistered",
         "EmployeeRegistered",
+        "EmployeeDetailsChanged",
+        "EmployeeForgotten",
         "EmployeeTransferred",
         "EmployeeDeparted",
         "RotationPlanned",
@@ -41,6 +44,11 @@ TOPICS = frozenset(
     )
 )
 """The topics a `World` is folded from."""
+
+
+def _mailable(address: str) -> str:
+    """The address to write to: none for a forgotten person (their address reads as such)."""
+    return "" if address == FORGOTTEN else address
 
 
 @attrs.define
@@ -129,9 +137,16 @@ class World:
             self.departments[event.code] = (event.name, bool(event.is_it))
         elif name == "EmployeeRegistered":
             self.people[event.code] = Person(
-                event.code, event.name, event.email, event.department, event.manager
+                event.code, event.name, _mailable(event.email), event.department, event.manager
             )
             self.codes[subject] = event.code
+        elif name in ("EmployeeDetailsChanged", "EmployeeForgotten"):
+            person = self._person_by_id(subject)
+            if person is not None and name == "EmployeeDetailsChanged":
+                person.name, person.manager = event.name, event.manager
+                person.email = _mailable(event.email)
+            elif person is not None:  # forgotten: no name, and no mail to them any more
+                person.name, person.email = FORGOTTEN, ""
         elif name in ("EmployeeTransferred", "EmployeeDeparted"):
             person = self._person_by_id(subject)
             if person is not None and name == "EmployeeTransferred":
@@ -196,8 +211,9 @@ class World:
         return self.people.get(mentoring.mentor)
 
     def manager_of(self, person: Person) -> Person | None:
-        """The person's manager, if known."""
-        return self.people.get(person.manager) if person.manager else None
+        """The person's manager, if known and not forgotten."""
+        manager = self.people.get(person.manager) if person.manager else None
+        return manager if manager is not None and manager.email else None
 
     def without_rotation(self, start: date, end: date, cycle: str) -> list[Person]:
         """Active IT staff with no rotation (not cancelled) overlapping ``start``-``end``.
