@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.cli.audit import a_moment
+from adapters.cli.audit_options import a_moment
 from adapters.cli.context import RotationCommand, opened
 from adapters.cli.output import done, print_json, print_table
 from adapters.cli.program import program_state
