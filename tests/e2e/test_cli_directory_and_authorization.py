@@ -52,6 +52,23 @@ def test_departments_and_employees_are_registered_transferred_and_departed(cli: 
     assert "UnknownEmployee" in cli.refused(3, "employee", "show", "E404")
 
 
+def test_an_employee_is_forgotten_once_and_reads_as_forgotten(cli: Cli) -> None:
+    cli.ok("init", "--it-department", "IT", actor="cio")
+    cli.ok(
+        "employee", "add", "E1", "--name", "Ada", "--email", "ada@example.com",
+        "--department", "IT", actor="cio",
+    )  # fmt: skip
+
+    cli.ok("employee", "forget", "E1", "--reason", "erasure request 2027-9", actor="cio")
+
+    shown = cli.json("employee", "show", "E1")
+    assert (shown["name"], shown["email"]) == ("[forgotten]", "[forgotten]")
+    assert "AlreadyForgotten" in cli.refused(
+        6, "employee", "forget", "E1", "--reason", "again", actor="cio"
+    )
+    assert cli("verify").returncode == 0
+
+
 def test_directory_import_without_a_source_is_refused_as_invalid_input(cli: Cli) -> None:
     cli.ok("init")
 

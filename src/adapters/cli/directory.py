@@ -79,6 +79,21 @@ def employee_depart(ctx: click.Context, code: str, on: str | None, reason: str) 
     done(f"recorded that {code} left: {reason}")
 
 
+@employee.command("forget")
+@click.argument("code")
+@click.option("--reason", required=True, help="The erasure request's reference (no personal data).")
+@click.pass_context
+def employee_forget(ctx: click.Context, code: str, reason: str) -> None:
+    """Forget CODE's personal data: their key is destroyed (docs/privacy.md).
+
+    Their name, e-mail address and notes then read as [forgotten] everywhere; the events,
+    the counts and the audit chain stay.
+    """
+    with acting(ctx) as program:
+        program.forget_employee(code, reason=reason)
+    done(f"forgot the personal data of {code}")
+
+
 @employee.command("show")
 @click.argument("code")
 @json_option
