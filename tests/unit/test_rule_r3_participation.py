@@ -6,7 +6,7 @@ The participation read model comes later; these tests read what the Program reco
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import cast
 
@@ -17,7 +17,6 @@ from rotation_domain import (
     InvalidTransition,
     NotAnITEmployee,
     Program,
-    RotationDomainError,
     RotationProgram,
     UnknownEmployee,
     UnknownReviewCycle,
@@ -32,21 +31,6 @@ def cio(company: RotationProgram) -> Iterator[RotationProgram]:
     with company.acting_as("cio@example.com"):
         company.open_review_cycle("2027", start=date(2027, 1, 1), end=date(2027, 12, 31))
         yield company
-
-
-@pytest.fixture
-def refused(company: RotationProgram, events_recorded: Callable[[RotationProgram], int]) -> Refused:
-    @contextmanager
-    def check(error: type[RotationDomainError], *words: str) -> Iterator[None]:
-        before = events_recorded(company)
-        with pytest.raises(error) as caught:
-            yield
-        assert type(caught.value) is error
-        for word in words:
-            assert word in str(caught.value)
-        assert events_recorded(company) == before
-
-    return check
 
 
 def the_program(program: RotationProgram) -> Program:
