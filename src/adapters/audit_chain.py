@@ -31,12 +31,16 @@ Select them through ``adapters.store_urls`` (the default for ``sqlite:`` and
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
+    IntegrityError,
+    InternalError,
     Notification,
     PersistenceError,
     ProgrammingError,
@@ -53,6 +57,16 @@ if TYPE_CHECKING:
     from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
     from psycopg import Cursor
     from psycopg.rows import DictRow
+
+
+_CREATE_ATTEMPTS = 5
+
+
+def _catalog_race(error: Exception) -> bool:
+    """Whether creating tables failed only because another process created them meanwhile."""
+    text = str(error)
+    return "concurrently" in text or "pg_type_typname_nsp_index" in text or "already exists" in text
+
 
 __all__ = [
     "VERIFY_PAGE_SIZE",
@@ -339,8 +353,20 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         )
 
     def create_table(self) -> None:
-        """Create the tables; chain the events of a store that had none chained yet."""
-        super().create_table()
+        """Create the tables; chain the events of a store that had none chained yet.
+
+        Processes opening a new database at the same moment race in PostgreSQL's catalog
+        ("tuple concurrently updated", or a duplicate type name) when both create the
+        events table: the loser tries again, and then finds the tables there.
+        """
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+            try:
+                super().create_table()
+                break
+            except (InternalError, IntegrityError, ProgrammingError) as error:
+                if attempt == _CREATE_ATTEMPTS or not _catalog_race(error):
+                    raise
+                time.sleep(random.uniform(0.05, 0.25))
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(self._lock_events)
             curs.execute(self._select_heads)

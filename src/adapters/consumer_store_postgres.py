@@ -57,7 +57,9 @@ OPEN_TIMEOUT: Final = 10.0
 _POSITIONS = "rotation_consumer_positions"
 _ROWS = "rotation_view_rows"
 _DELIVERIES = "rotation_deliveries"
-_CREATE_LOCK = 0x726F745F636F6E73  # advisory lock key: serialises concurrent table creation
+SCHEMA_LOCK = 0x726F745F636F6E73
+"""Advisory-lock key that serialises creating the library's tables (processes starting at
+once on a new database would otherwise race in the catalog: "tuple concurrently updated")."""
 
 _CREATE: tuple[LiteralString, ...] = (
     "CREATE TABLE IF NOT EXISTS {positions} (consumer TEXT PRIMARY KEY,"
@@ -161,7 +163,7 @@ class PostgresConsumerStore:
         try:
             self._pool.open(wait=True, timeout=OPEN_TIMEOUT)
             with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_LOCK,))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 for text in _CREATE:
                     conn.execute(sql.SQL(text).format(**tables))
         except BaseException:

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
+from adapters.consumer_store_postgres import SCHEMA_LOCK
 from adapters.personal_keys import PersonalKeys
 
 __all__ = ["PostgresPersonalKeys"]
@@ -36,6 +37,7 @@ class PostgresPersonalKeys(PersonalKeys):
         self._keys_table = sql.SQL("{}.rotation_personal_keys").format(schema)
         self._subjects_table = sql.SQL("{}.rotation_personal_subjects").format(schema)
         with datastore.transaction(commit=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cursor.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (subject_id uuid PRIMARY KEY, "

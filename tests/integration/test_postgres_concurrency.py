@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -410,3 +411,31 @@ def test_concurrency_conflict_is_raised_once_every_attempt_has_lost(
     assert interferer.done == attempts
     assert conflicts() == attempts
     assert observations(program, rotation) == [f"interference {n}" for n in range(1, attempts + 1)]
+
+
+@pytest.mark.postgres
+def test_processes_opening_a_new_database_at_once_all_open_it(postgres_schema_url: str) -> None:
+    """Creating the tables at once races in PostgreSQL's catalog; every opener must win."""
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from rotation_domain import open_program
+        time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+        with open_program(sys.argv[1]) as program:
+            program.register_department("D" + sys.argv[3], name="Dept", actor="cio")
+        """
+    )
+    start_at = str(time.time() + 1.5)
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, postgres_schema_url, start_at, str(n)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    errors = {n: opener.communicate(timeout=120)[1] for n, opener in enumerate(openers)}
+    failures = {n: errors[n] for n, opener in enumerate(openers) if opener.returncode}
+    assert failures == {}
+    with open_program(postgres_schema_url) as program:
+        assert program.app.recorder.max_notification_id() == 4
