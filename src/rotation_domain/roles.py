@@ -87,7 +87,6 @@ RULES: Mapping[str, tuple[str, ...]] = {
     "register_employee": (),
     "transfer_employee": (),
     "depart_employee": (),
-    "sync_directory": (),
     "set_policy": (),
     "open_review_cycle": (),
     "close_review_cycle": (),

@@ -7,14 +7,17 @@ IT); FIN's head is M2; M1 mentors in FIN.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 import pytest
 from tests.conftest import recorded_count, seed_company
 
 from rotation_domain import NotAuthorized, RotationProgram, SessionKind, open_program
+from rotation_domain.roles import RULES, Role, missing_role
 
 CIO = "cio@example.com"
 SETTINGS = {"ROTATION_ADMINS": CIO, "ROTATION_DEPARTMENT_HEADS": "FIN=M2,OPS=M3"}
@@ -198,3 +201,83 @@ def test_without_administrators_the_program_runs_open(company: RotationProgram) 
 def test_the_policy_is_a_replaceable_default_plugin(company: RotationProgram) -> None:
     [info] = [p for p in company.plugins() if p.name == "roles"]
     assert (info.source, info.status, info.hooks) == ("default", "active", ("rotation_authorize",))
+
+
+# ---------------------------------------------------------------- every rule of the table
+
+
+class _Thing:
+    """A rotation, mentorship or improvement as the policy reads it from a context."""
+
+    def __init__(self, **fields: object) -> None:
+        self.__dict__.update(fields)
+
+
+class _Directory:
+    """P is the participant (managed by BOSS); M mentors; HEAD heads FIN."""
+
+    def __init__(self) -> None:
+        self.people = {
+            code: _Thing(
+                email=f"{code.lower()}@example.com", manager="BOSS" if code == "P" else None
+            )
+            for code in ("P", "BOSS", "M", "HEAD", "X")
+        }
+
+    def find_employee(self, code: str) -> object | None:
+        return self.people.get(code)
+
+    def find_rotation(self, rotation_id: object) -> object | None:
+        return _Thing(mentor="M") if rotation_id == "R" else None
+
+
+_ACTORS = {
+    Role.PARTICIPANT: "P",
+    Role.MANAGER: "BOSS",
+    Role.HOST_HEAD: "HEAD",
+    Role.MENTOR: "M",
+}
+_SETTINGS = {"ROTATION_ADMINS": "ADMIN", "ROTATION_DEPARTMENT_HEADS": "FIN=HEAD"}
+
+
+def _context(action: str) -> dict[str, object]:
+    rotation = _Thing(participant="P", mentor="M", host_department="FIN")
+    mentoring = ("accept_mentorship", "decline_mentorship", "brief_mentor", "hold_mentor_session")
+    if action in (*mentoring, "conclude_mentorship"):
+        return {"mentorship": _Thing(participant="P", mentor="M", host_department="FIN")}
+    if action.endswith("improvement") and action != "propose_improvement":
+        return {"improvement": _Thing(participant="P", host_department="FIN", rotation_id="R")}
+    if action == "plan_rotation":
+        return {"employee": "P", "host": "FIN"}
+    if action in ("nominate_mentor", "propose_improvement") or action.endswith(
+        ("_rotation", "_observation")
+    ):
+        return {"rotation": rotation}
+    return {"employee": "P"}
+
+
+def _commands_actions() -> set[str]:
+    """Every action the program's commands ask the authorization policy about."""
+    source = Path(__file__).resolve().parents[2] / "src" / "rotation_domain"
+    found: set[str] = set()
+    for module in source.glob("_commands_*.py"):
+        found |= set(re.findall(r'_(?:check|change)\(\s*unit,\s*"(\w+)"', module.read_text()))
+    return found
+
+
+def test_the_table_names_every_action_the_commands_ask_about() -> None:
+    assert _commands_actions() == set(RULES)
+
+
+@pytest.mark.parametrize("action", sorted(RULES))
+def test_each_rule_allows_exactly_its_roles_and_administrators(action: str) -> None:
+    directory, context = _Directory(), _context(action)
+    allowed = set(RULES[action])
+
+    assert missing_role(action, "ADMIN", context, _SETTINGS, directory) is None
+    assert missing_role(action, "X", context, _SETTINGS, directory) == " or ".join(
+        (Role.ADMIN, *RULES[action])
+    )
+    for role, actor in _ACTORS.items():
+        decided = missing_role(action, actor, context, _SETTINGS, directory)
+        assert (decided is None) == (role in allowed), (action, role, decided)
