@@ -10,6 +10,7 @@ or has the event parked, and the others go on.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -112,8 +113,8 @@ class _OverlayRows:
         self._journal = {}
 
 
-ROW_CACHE_LIMIT = 250_000
-"""Rows a view keeps in memory during one catch-up before it goes back to reading them."""
+ROW_CACHE_LIMIT = 400_000
+"""Rows a view keeps in memory during one catch-up; past it, the older half is forgotten."""
 
 
 class _CachedRows:
@@ -123,7 +124,8 @@ class _CachedRows:
     from the store at most once, and a view that starts from nothing (position 0: it
     has never committed, so it has no rows) reads none at all. Rows are kept as JSON
     bytes: compact, and invisible to the garbage collector however many there are.
-    Past `ROW_CACHE_LIMIT` rows it forgets them and reads again, so memory stays bounded.
+    Past `ROW_CACHE_LIMIT` rows it forgets the older half (the rows of things long done,
+    mostly) and reads those again when they are needed, so memory stays bounded.
     """
 
     def __init__(self, below: RowsReader, *, empty: bool) -> None:
@@ -149,10 +151,14 @@ class _CachedRows:
     def committed(self, changes: dict[str, Doc | None]) -> None:
         """Remember a page's changes once they are committed."""
         if len(self.rows) + len(changes) > ROW_CACHE_LIMIT:
-            self.rows.clear()
+            older = list(itertools.islice(self.rows, len(self.rows) // 2))
+            for key in older:
+                del self.rows[key]
             self.complete = False
-        dumps = orjson.dumps
-        self.rows.update((k, None if d is None else dumps(d)) for k, d in changes.items())
+        dumps, rows = orjson.dumps, self.rows
+        for key, doc in changes.items():
+            rows.pop(key, None)  # to the end: the rows written last are forgotten last
+            rows[key] = None if doc is None else dumps(doc)
 
 
 class _Runner:

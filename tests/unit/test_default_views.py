@@ -22,6 +22,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment, get_topic
+from tests.conftest import seed_company
 
 from adapters.mapper import CattrsMapper
 from rotation_domain import (
@@ -35,6 +36,8 @@ from rotation_domain import (
     Rotation,
     RotationProgram,
     SessionKind,
+    open_program,
+    runners,
 )
 from rotation_domain.consumers import Envelope, View
 from rotation_domain.default_views import rotation_views
@@ -593,6 +596,22 @@ def test_replaying_pages_of_random_sizes_gives_the_same_rows(
             page.commit()
             at += size
         assert rows.docs == whole, view.name
+
+
+@pytest.mark.parametrize("limit", [3, 40])
+def test_a_rebuild_whose_row_cache_overflows_gives_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    with open_program(f"sqlite:///{tmp_path / 'rotation.db'}", today=lambda: d(1, 1)) as program:
+        seed_company(program)
+        story(program)
+        names = list(program.consumers.views)
+        before = {n: list(program.consumers.store.reader(n).scan()) for n in names}
+        monkeypatch.setattr(runners, "ROW_CACHE_LIMIT", limit)
+
+        program.rebuild()
+
+        assert {n: list(program.consumers.store.reader(n).scan()) for n in names} == before
 
 
 def interleaved(envelopes: Sequence[Envelope], seed: int) -> list[Envelope]:
