@@ -509,7 +509,7 @@ class CattrsMapper(Mapper[UUID]):
         elif spec:
             subject = subject_id(state[spec])
             if originator_version == 1:
-                keys.remember_subject(originator_id, subject)
+                keys.learn_subject(originator_id, subject)
         else:
             found = keys.subject_of(originator_id)
             if found is None:

@@ -139,22 +139,16 @@ class PersonalKeys(abc.ABC):
         return exists and stored is None
 
     def subject_of(self, originator_id: Any) -> Any:
-        """The person an aggregate's personal data belongs to, if recorded."""
-        with self._lock:
-            found = self._subjects.get(originator_id)
-        if found is None:
-            found = self._select_subject(originator_id)
-            if found is not None:
-                self._learn(originator_id, found)
-        return found
+        """The person an aggregate's personal data belongs to, if this process knows it.
 
-    def remember_subject(self, originator_id: Any, subject: Any) -> None:
-        """Record whose personal data an aggregate holds (kept for good, idempotent)."""
-        self._insert_subject(originator_id, subject)
-        self._learn(originator_id, subject)
+        Learned from the aggregate's created event (`learn_subject`) when it is written or
+        read; a command loads an aggregate, and so reads that event, before changing it.
+        """
+        with self._lock:
+            return self._subjects.get(originator_id)
 
     def learn_subject(self, originator_id: Any, subject: Any) -> None:
-        """Remember in this process only whose data an aggregate holds (read from its events)."""
+        """Remember whose data an aggregate holds (read from its created event)."""
         self._learn(originator_id, subject)
 
     def forget_cached(self, subject: Any) -> None:
@@ -213,14 +207,6 @@ class PersonalKeys(abc.ABC):
     def _shred(self, subject: Any) -> bool:
         """Erase the key (leave a tombstone); True when there was one or no row at all."""
 
-    @abc.abstractmethod
-    def _select_subject(self, originator_id: Any) -> Any:
-        """The stored subject of an aggregate, or None."""
-
-    @abc.abstractmethod
-    def _insert_subject(self, originator_id: Any, subject: Any) -> None:
-        """Store an aggregate's subject unless it has one already."""
-
 
 class MemoryPersonalKeys(PersonalKeys):
     """Keys kept in this process only: for the memory store and tests."""
@@ -228,7 +214,6 @@ class MemoryPersonalKeys(PersonalKeys):
     def __init__(self, kek: str | None = None) -> None:
         super().__init__(kek)
         self._keys: dict[Any, bytes | None] = {}
-        self._owners: dict[Any, Any] = {}
 
     def _select_key(self, subject: Any) -> tuple[bool, bytes | None]:
         with self._lock:
@@ -243,14 +228,6 @@ class MemoryPersonalKeys(PersonalKeys):
             was_forgotten = subject in self._keys and self._keys[subject] is None
             self._keys[subject] = None
             return not was_forgotten
-
-    def _select_subject(self, originator_id: Any) -> Any:
-        with self._lock:
-            return self._owners.get(originator_id)
-
-    def _insert_subject(self, originator_id: Any, subject: Any) -> None:
-        with self._lock:
-            self._owners.setdefault(originator_id, subject)
 
 
 def personal_key_store_for(settings: Mapping[str, Any], recorder: object) -> PersonalKeyStore:

@@ -1,9 +1,8 @@
-"""Personal data keys in tables of the PostgreSQL schema that holds the events.
+"""Personal data keys in a table of the PostgreSQL schema that holds the events.
 
-The same two tables as the SQLite store (``adapters.personal_keys_sqlite``), in the
-store's schema, reached through the recorder's connection pool:
-``rotation_personal_keys`` (one row per person, ``data_key`` NULL once forgotten) and
-``rotation_personal_subjects`` (whose personal data each aggregate holds).
+The same table as the SQLite store's (``adapters.personal_keys_sqlite``), in the store's
+schema, reached through the recorder's connection pool: ``rotation_personal_keys`` (one
+row per person, ``data_key`` NULL once forgotten).
 A destroyed key's old row version stays in the table's pages until VACUUM reclaims it
 (docs/privacy.md).
 """
@@ -11,7 +10,6 @@ A destroyed key's old row version stays in the table's pages until VACUUM reclai
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
@@ -35,7 +33,6 @@ class PostgresPersonalKeys(PersonalKeys):
         self.datastore = datastore
         schema = sql.Identifier(datastore.schema)
         self._keys_table = sql.SQL("{}.rotation_personal_keys").format(schema)
-        self._subjects_table = sql.SQL("{}.rotation_personal_subjects").format(schema)
         with datastore.transaction(commit=True) as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cursor.execute(
@@ -44,12 +41,6 @@ class PostgresPersonalKeys(PersonalKeys):
                     "data_key bytea, created_at timestamptz NOT NULL DEFAULT now(), "
                     "forgotten_at timestamptz)"
                 ).format(self._keys_table)
-            )
-            cursor.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (originator_id uuid PRIMARY KEY, "
-                    "subject_id uuid NOT NULL)"
-                ).format(self._subjects_table)
             )
 
     def _select_key(self, subject: Any) -> tuple[bool, bytes | None]:
@@ -93,24 +84,3 @@ class PostgresPersonalKeys(PersonalKeys):
                 (subject,),
             )
             return cursor.rowcount == 1
-
-    def _select_subject(self, originator_id: Any) -> Any:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                sql.SQL("SELECT subject_id FROM {} WHERE originator_id = %s").format(
-                    self._subjects_table
-                ),
-                (originator_id,),
-            )
-            row = cursor.fetchone()
-        return None if row is None else UUID(str(row["subject_id"]))
-
-    def _insert_subject(self, originator_id: Any, subject: Any) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                sql.SQL(
-                    "INSERT INTO {} (originator_id, subject_id) VALUES (%s, %s) "
-                    "ON CONFLICT (originator_id) DO NOTHING"
-                ).format(self._subjects_table),
-                (originator_id, subject),
-            )

@@ -1,11 +1,9 @@
 """Personal data keys in a table of the SQLite database that holds the events.
 
-Tables (created when missing):
+A table (created when missing):
 
 * ``rotation_personal_keys(subject_id, data_key, created_at, forgotten_at)``: one row
   per person; ``data_key`` is NULL once the person is forgotten (a tombstone).
-* ``rotation_personal_subjects(originator_id, subject_id)``: whose personal data each
-  rotation, mentorship and improvement holds.
 
 Destroying a key runs with ``PRAGMA secure_delete`` on, so SQLite overwrites the freed
 bytes, then asks for a WAL checkpoint so the old page leaves the write-ahead log
@@ -18,7 +16,6 @@ import contextlib
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -29,8 +26,6 @@ __all__ = ["SQLitePersonalKeys"]
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS rotation_personal_keys ("
     "subject_id TEXT PRIMARY KEY, data_key BLOB, created_at TEXT NOT NULL, forgotten_at TEXT)",
-    "CREATE TABLE IF NOT EXISTS rotation_personal_subjects ("
-    "originator_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL)",
 )
 
 
@@ -92,20 +87,3 @@ class SQLitePersonalKeys(PersonalKeys):
             with contextlib.suppress(sqlite3.Error):  # busy readers: the next checkpoint
                 connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return destroyed
-
-    def _select_subject(self, originator_id: Any) -> Any:
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT subject_id FROM rotation_personal_subjects WHERE originator_id = ?",
-                (str(originator_id),),
-            )
-            row = cursor.fetchone()
-        return None if row is None else UUID(row[0])
-
-    def _insert_subject(self, originator_id: Any, subject: Any) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                "INSERT INTO rotation_personal_subjects (originator_id, subject_id) "
-                "VALUES (?, ?) ON CONFLICT (originator_id) DO NOTHING",
-                (str(originator_id), str(subject)),
-            )

@@ -129,10 +129,14 @@ class PersonalKeyStore(Protocol):
         """Whether the person's key was destroyed."""
 
     def subject_of(self, originator_id: UUID) -> UUID | None:
-        """The person an aggregate's personal data belongs to, if recorded."""
+        """The person an aggregate's personal data belongs to, if this process knows it.
 
-    def remember_subject(self, originator_id: UUID, subject: UUID) -> None:
-        """Record whose personal data an aggregate holds (kept for good, idempotent)."""
+        It is learned from the aggregate's created event whenever that event is written
+        or read (`learn_subject`): a command changes an aggregate only after loading it.
+        """
+
+    def learn_subject(self, originator_id: UUID, subject: UUID) -> None:
+        """Remember whose personal data an aggregate holds (read from its created event)."""
 
     def forget_cached(self, subject: UUID) -> None:
         """Treat the person as forgotten in this process from now on (cache only)."""
