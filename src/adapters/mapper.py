@@ -522,15 +522,9 @@ class CattrsMapper(Mapper[UUID]):
         if not codec.personal:
             return
         cipher = keys.cipher(subject, create=True)
-        aad = _aad_prefix(originator_id, originator_version)
-        for name in codec.personal:
-            value = state.get(name)
-            if value is not None:
-                state[name] = (
-                    FORGOTTEN
-                    if cipher is None
-                    else _seal(cipher, subject, aad + name.encode(), value)
-                )
+        _seal_named(
+            cipher, subject, _aad_prefix(originator_id, originator_version), state, codec.personal
+        )
 
     def _seal_state(
         self, keys: PersonalKeys, snapshot: dict[str, Any], originator_id: UUID, version: int
@@ -545,15 +539,7 @@ class CattrsMapper(Mapper[UUID]):
             raise ValueError(msg)
         cipher = keys.cipher(subject, create=True)
         aad = _aad_prefix(originator_id, version) + b"state."
-        state = snapshot["state"]
-        for name in codec.personal:
-            value = state.get(name)
-            if value is not None:
-                state[name] = (
-                    FORGOTTEN
-                    if cipher is None
-                    else _seal(cipher, subject, aad + name.encode(), value)
-                )
+        _seal_named(cipher, subject, aad, snapshot["state"], codec.personal)
 
     def _open_fields(
         self, codec: _EventCodec, state: dict[str, Any], originator_id: Any, version: int
@@ -627,6 +613,18 @@ def _aad_prefix(originator_id: Any, version: int) -> bytes:
     """The start of a sealed value's associated data: its aggregate id and version."""
     hex_id = originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex
     return f"{hex_id}:{version}:".encode()
+
+
+def _seal_named(
+    cipher: Any, subject: Any, aad: bytes, state: dict[str, Any], names: tuple[str, ...]
+) -> None:
+    """Seal the named values of ``state`` in place (the placeholder once forgotten)."""
+    for name in names:
+        value = state.get(name)
+        if value is not None:
+            state[name] = (
+                FORGOTTEN if cipher is None else _seal(cipher, subject, aad + name.encode(), value)
+            )
 
 
 def _seal(cipher: Any, subject: UUID, aad: bytes, value: Any) -> dict[str, Any]:
