@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -117,6 +117,20 @@ def _check_head(head: int, first: int) -> None:
             f"position {first}: the log was cut back around the recorder; run "
             "verify_audit_trail() and restore the store"
         )
+
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def _paged(page: Callable[[int], list[_Row]]) -> Iterator[_Row]:
+    """Rows read a page at a time: ``page(after)`` gives those after position ``after``."""
+    after = 0
+    while True:
+        rows = page(after)
+        yield from rows
+        if len(rows) < VERIFY_PAGE_SIZE:
+            return
+        after = rows[-1][0]
 
 
 def _merged(
@@ -238,26 +252,20 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
         return _merged(self._event_rows(upto), self._link_rows(upto))
 
     def _event_rows(self, upto: int) -> Iterator[tuple[int, str, str, int, bytes]]:
-        after = 0
-        while True:
+        def page(after: int) -> list[tuple[int, str, str, int, bytes]]:
             with self.datastore.transaction(commit=False) as c:
                 c.execute(self._select_event_page, (after, upto, VERIFY_PAGE_SIZE))
-                page = [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
-            yield from page
-            if len(page) < VERIFY_PAGE_SIZE:
-                return
-            after = page[-1][0]
+                return [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+
+        return _paged(page)
 
     def _link_rows(self, upto: int) -> Iterator[tuple[int, bytes]]:
-        after = 0
-        while True:
+        def page(after: int) -> list[tuple[int, bytes]]:
             with self.datastore.transaction(commit=False) as c:
                 c.execute(self._select_link_page, (after, upto, VERIFY_PAGE_SIZE))
-                page = [(r[0], bytes(r[1])) for r in c.fetchall()]
-            yield from page
-            if len(page) < VERIFY_PAGE_SIZE:
-                return
-            after = page[-1][0]
+                return [(r[0], bytes(r[1])) for r in c.fetchall()]
+
+        return _paged(page)
 
     # The port AggregateLog.
 
@@ -435,11 +443,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         return _merged(self._event_rows(upto), self._link_rows(upto))
 
     def _event_rows(self, upto: int) -> Iterator[tuple[int, str, str, int, bytes]]:
-        after = 0
-        while True:
+        def page(after: int) -> list[tuple[int, str, str, int, bytes]]:
             with self.datastore.transaction(commit=False) as curs:
                 curs.execute(self._select_event_page, (after, upto, VERIFY_PAGE_SIZE))
-                page = [
+                return [
                     (
                         r["notification_id"],
                         r["topic"],
@@ -449,21 +456,16 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                     )
                     for r in curs.fetchall()
                 ]
-            yield from page
-            if len(page) < VERIFY_PAGE_SIZE:
-                return
-            after = page[-1][0]
+
+        return _paged(page)
 
     def _link_rows(self, upto: int) -> Iterator[tuple[int, bytes]]:
-        after = 0
-        while True:
+        def page(after: int) -> list[tuple[int, bytes]]:
             with self.datastore.transaction(commit=False) as curs:
                 curs.execute(self._select_link_page, (after, upto, VERIFY_PAGE_SIZE))
-                page = [(r["position"], bytes(r["hash"])) for r in curs.fetchall()]
-            yield from page
-            if len(page) < VERIFY_PAGE_SIZE:
-                return
-            after = page[-1][0]
+                return [(r["position"], bytes(r["hash"])) for r in curs.fetchall()]
+
+        return _paged(page)
 
     # The port AggregateLog.
 
