@@ -8,8 +8,29 @@ the same way (``import harness``), with ``--import-mode=importlib``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 SCRIPTS = Path(__file__).parent / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
+
+import harness  # noqa: E402 - importable once its folder is on sys.path
+
+
+@pytest.fixture
+def children(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start child processes (workers, planners); every one still running at the end is killed."""
+    started: list[Any] = []
+
+    def start(args: list[str], *, name: str) -> Any:
+        child = harness.Child(args, logs=tmp_path / "logs" / name)
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        child.close()

@@ -12,7 +12,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,21 +36,6 @@ SETTLE_TIMEOUT = 60.0
 def only_known_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     """Load the standard views and the test consumers only, whatever else is installed."""
     monkeypatch.setenv("ROTATION_PLUGINS", "default_views,test_consumers")
-
-
-@pytest.fixture
-def children(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Start child processes; every one still running at the end is killed."""
-    started: list[Any] = []
-
-    def start(args: list[str], *, name: str) -> Any:
-        child = harness.Child(args, logs=tmp_path / "logs" / name)
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        child.close()
 
 
 @pytest.fixture

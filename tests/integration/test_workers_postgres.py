@@ -55,21 +55,6 @@ def only_known_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROTATION_PLUGINS", "default_views,test_consumers")
 
 
-@pytest.fixture
-def children(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Start child processes; every one still running at the end is killed."""
-    started: list[Any] = []
-
-    def start(args: list[str], *, name: str) -> Any:
-        child = harness.Child(args, logs=tmp_path / "logs" / name)
-        started.append(child)
-        return child
-
-    yield start
-    for child in started:
-        child.close()
-
-
 def libpq(url: str) -> str:
     return url.split("?", 1)[0]
 
