@@ -34,12 +34,15 @@ from eventsourcing.application import Application, Repository
 from eventsourcing.persistence import AggregateRecorder
 
 import rotation_domain.roster as roster_module
+from adapters.consumer_store_sqlite import SQLiteConsumerStore
 from adapters.mapper import CattrsMapper
 from bench.domain import prepare
 from bench.load import SeededStore, open_settled, seed_store
 from bench.stores import PostgresStores, SQLiteStores, StoreKind, postgres_server_version
 from rotation_domain import MonthRoster, RotationProgram, open_program
+from rotation_domain.inline_views import InlineViews
 from rotation_domain.program import PROGRAM_ID
+from rotation_domain.runners import ViewRunner
 
 Path_ = tuple[str, ...]
 
@@ -121,6 +124,9 @@ def instrumented(attribution: Attribution) -> Iterator[None]:
             (CattrsMapper, "_codec_for_topic", "build codec"),
             (CattrsMapper, "_structure_aggregate_state", "structure snapshot state"),
             (orjson, "loads", "json parse"),
+            (InlineViews, "_fold", "views: fold the command's events"),
+            (ViewRunner, "fold", "view logic"),
+            (SQLiteConsumerStore, "commit_views", "views: commit rows and positions"),
         ):
             stack.enter_context(_patched(target, name, wrap(label, getattr(target, name))))
         yield

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from rotation_domain.department import Department
 from rotation_domain.employee import Employee
@@ -174,22 +174,21 @@ class UnitOfWork:
             roster = self.add(MonthRoster.open(month, actor=self.actor))
         return roster
 
-    def save(self) -> list[int]:
+    def save(self) -> list[Recording[UUID]]:
         """Record every new event of every aggregate of the unit, in one transaction.
 
-        Returns the log positions of the events recorded.
+        Returns the recordings: each event with its stored form and log position.
         """
         order = [*self._created, *(i for i in self._loaded if i not in self._created)]
         changed = [self._loaded[i] for i in order if self._loaded[i].pending_events]
-        positions: list[int] = []
+        recordings: list[Recording[UUID]] = []
         if changed:
             recordings = self.app.save(*changed)
-            positions = [r.notification.id for r in recordings if r.notification is not None]
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate_id in self._created:  # the next command finds them without a query
                 cache.put(aggregate_id, self._loaded[aggregate_id])
-        return positions
+        return recordings
 
 
 class ServiceBase:
@@ -204,7 +203,7 @@ class ServiceBase:
         today: Callable[[], date] = date.today,
         authorize: Authorizer | None = None,
         veto: Veto | None = None,
-        after_commit: Callable[[], None] | None = None,
+        after_commit: Callable[[list[Recording[UUID]]], None] | None = None,
     ) -> None:
         self._app = app
         self._today = today
@@ -311,9 +310,11 @@ class ServiceBase:
                 except BaseException:
                     self._forget(unit)
                     raise
-                self._advance_fresh_head(recorded)
+                self._advance_fresh_head(
+                    [r.notification.id for r in recorded if r.notification is not None]
+                )
                 if self._after_commit is not None:
-                    self._after_commit()
+                    self._after_commit(recorded)
                 return result
         raise ConcurrencyConflict(
             f"other writers kept changing the same records; gave up after "

@@ -149,7 +149,9 @@ class RotationProgram(ProgramCommands, AuditQueries):
         settings: Mapping[str, str] | None = None,
         tasks: PeriodicTasks | None = None,
     ) -> None:
-        after_command = consumers.catch_up_integrations if views_on_read else consumers.catch_up
+        after_command = (
+            consumers.after_command_integrations if views_on_read else consumers.after_command
+        )
         super().__init__(
             app,
             today=today,

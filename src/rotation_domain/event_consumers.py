@@ -16,8 +16,10 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Recording
 
 from rotation_domain.consumers import ConsumerStore, Envelope, Integration, View
+from rotation_domain.inline_views import InlineViews
 from rotation_domain.runners import (
     PAGE_SIZE,
     IntegrationRunner,
@@ -109,6 +111,7 @@ class Consumers:
             self._unique(view.name)
             self.views[view.name] = ViewRunner(app, store, view)
             self.plugin_of[view.name] = plugin
+        self.inline = InlineViews(app, store, list(self.views.values()))
         self.state = AppStateReader(app)
         for plugin, integration in integrations:
             self._unique(integration.name)
@@ -135,9 +138,24 @@ class Consumers:
     def catch_up_views(self) -> None:
         """Bring every view up to the head of the log, in one pass."""
         try:
-            catch_up_views(self.app, self.store, list(self.views.values()))
+            self.inline.catch_up()
         except Exception:
+            self.inline.forget()
             logger.exception("the views could not catch up")
+
+    def after_command(self, recordings: list[Recording[Any]]) -> None:
+        """After a command in embedded mode: its events into the views, then integrations."""
+        try:
+            self.inline.after_command(recordings)
+        except Exception:
+            self.inline.forget()
+            logger.exception("the views could not catch up")
+        self.catch_up_integrations()
+
+    def after_command_integrations(self, recordings: list[Recording[Any]]) -> None:
+        """After a command when views catch up on read: only the integrations."""
+        del recordings
+        self.catch_up_integrations()
 
     def catch_up_integrations(self) -> None:
         """Deliver what is due to every integration; a failing one never stops the rest."""
@@ -157,6 +175,7 @@ class Consumers:
             if name not in self.views:
                 known = ", ".join(sorted(self.views)) or "none"
                 raise KeyError(f"no view is named {name!r} (known: {known})")
+        self.inline.forget()
         for name in names:
             self.store.reset_view(name, [name])
         catch_up_views(self.app, self.store, [self.views[name] for name in names], progress)

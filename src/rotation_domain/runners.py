@@ -128,9 +128,10 @@ class _CachedRows:
     mostly) and reads those again when they are needed, so memory stays bounded.
     """
 
-    def __init__(self, below: RowsReader, *, empty: bool) -> None:
+    def __init__(self, below: RowsReader, *, empty: bool, limit: int = ROW_CACHE_LIMIT) -> None:
         self.below = below
         self.complete = empty
+        self.limit = limit
         self.rows: dict[str, bytes | None] = {}
 
     def get(self, key: str) -> Doc | None:
@@ -150,7 +151,7 @@ class _CachedRows:
 
     def committed(self, changes: dict[str, Doc | None]) -> None:
         """Remember a page's changes once they are committed."""
-        if len(self.rows) + len(changes) > ROW_CACHE_LIMIT:
+        if len(self.rows) + len(changes) > self.limit:
             older = list(itertools.islice(self.rows, len(self.rows) // 2))
             for key in older:
                 del self.rows[key]

@@ -1,0 +1,165 @@
+"""Views kept up to date after each command from the command's own events (`InlineViews`).
+
+After a command in embedded mode, the views are folded from the events the command just
+recorded, without reading the log back, as long as this process knows where every view
+stands. These tests check it gives the rows of a rebuild, and that it notices when it
+does not know: another program writing to the same file, another runner moving the
+views, a view stopping on an event it will try again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import consumer_plugins as plugins
+import harness
+import pytest
+import workload
+
+from rotation_domain import RotationProgram, open_program
+from rotation_domain.inline_views import InlineViews
+
+
+@pytest.fixture(autouse=True)
+def only_known_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load the standard views and the test consumers only, whatever else is installed."""
+    monkeypatch.setenv("ROTATION_PLUGINS", "default_views,test_consumers")
+
+
+def _url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'inline.db'}"
+
+
+class Counting:
+    """Counts how often the general catch-up runs, and how often the command's events do."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.general = 0
+        self.folded = 0
+        catch_up, fold = InlineViews.catch_up, InlineViews._fold
+
+        def counted_catch_up(inline: InlineViews) -> None:
+            self.general += 1
+            catch_up(inline)
+
+        def counted_fold(inline: InlineViews, at: int, recordings: Any) -> None:
+            self.folded += 1
+            fold(inline, at, recordings)
+
+        monkeypatch.setattr(InlineViews, "catch_up", counted_catch_up)
+        monkeypatch.setattr(InlineViews, "_fold", counted_fold)
+
+
+def _ledger_total(program: RotationProgram) -> int:
+    doc = program.consumers.store.reader(plugins.LEDGER).get("total")
+    return 0 if doc is None else int(doc["n"])
+
+
+def _assert_equal_to_a_rebuild(program: RotationProgram) -> None:
+    rows = harness.view_rows(program)
+    program.rebuild()
+    assert harness.differences(rows, harness.view_rows(program)) == []
+
+
+def test_views_folded_from_each_command_equal_a_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = Counting(monkeypatch)
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    with open_program(_url(tmp_path), plugins=[plugin]) as program:
+        codes = workload.record_company(program, staff=12)
+        workload.record_rotations(program, codes)
+        head = harness.head(program)
+        assert _ledger_total(program) == head, "every event once in the ledger"
+        assert set(harness.positions(program).values()) == {head}
+        # One general catch-up when the program opened, then only the commands' events.
+        assert counting.general == 1
+        assert counting.folded > 100
+        _assert_equal_to_a_rebuild(program)
+
+
+def test_events_another_program_wrote_in_between_are_read_from_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = Counting(monkeypatch)
+    url = _url(tmp_path)
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    with open_program(url, plugins=[plugin]) as first, open_program(url, plugins=[plugin]) as other:
+        codes = workload.record_company(first, staff=8)
+        general_before = counting.general
+        workload.record_rotations(other, codes[:4])  # the first program does not know
+        workload.record_rotations(first, codes[4:])
+        head = harness.head(first)
+        for program in (first, other):
+            assert _ledger_total(program) == head, "no event missed or folded twice"
+        assert counting.general > general_before, "the gap was noticed"
+        _assert_equal_to_a_rebuild(first)
+
+
+def test_views_moved_by_another_runner_are_caught_up_the_general_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = Counting(monkeypatch)
+    url = _url(tmp_path)
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    with open_program(url, plugins=[plugin]) as program:
+        codes = workload.record_company(program, staff=6)
+        # Another process rebuilds the views while this one keeps its knowledge.
+        with open_program(url, plugins=[plugin], inline=False) as rebuilder:
+            rebuilder.rebuild()
+        general_before = counting.general
+        workload.record_rotations(program, codes)
+        assert counting.general == general_before, "a rebuild to the same place changes nothing"
+        with open_program(url, plugins=[plugin], inline=False) as mover:
+            # Another runner moves the ledger past an event of its own.
+            with mover.acting_as(workload.CIO):
+                mover.register_department("EXTRA", name="Extra")
+            mover.catch_up()
+        workload.record_rotations(program, codes, round_=1)
+        assert counting.general > general_before, "the moved position was noticed"
+        assert _ledger_total(program) == harness.head(program)
+        _assert_equal_to_a_rebuild(program)
+
+
+class FailsTwiceAt:
+    """A view that fails its first two attempts at one event (it has three)."""
+
+    name = "test_fails_twice"
+    version = 1
+    topics: frozenset[str] = frozenset()
+    max_attempts = 3
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.attempts = 0
+
+    def apply(self, envelope: Any, rows: Any) -> None:
+        if envelope.position == self.position:
+            self.attempts += 1
+            if self.attempts <= 2:
+                raise RuntimeError(f"event {self.position} cannot be folded yet")
+        rows.put(f"event/{envelope.position:06d}", {})
+
+
+def test_a_view_failing_on_a_commands_event_tries_it_again_after_the_next_commands(
+    tmp_path: Path,
+) -> None:
+    url = _url(tmp_path)
+    with open_program(url, plugins=[plugins.TestConsumers([plugins.LedgerView()])]) as program:
+        workload.record_company(program, staff=2)
+        failing_at = harness.head(program) + 1
+    flaky = FailsTwiceAt(position=failing_at)
+    plugin = plugins.TestConsumers([flaky, plugins.LedgerView()])
+    seen = []
+    with open_program(url, plugins=[plugin]) as program, program.acting_as(workload.CIO):
+        for n in range(3):
+            program.register_department(f"D{n}", name=f"Department {n}")
+            status = {s.name: s for s in program.consumer_status()}
+            seen.append((flaky.attempts, status[flaky.name].position, status[flaky.name].retrying))
+            assert status[plugins.LEDGER].position == harness.head(program), "others went on"
+        rows = dict(program.consumers.store.reader(flaky.name).scan())
+        head = harness.head(program)
+
+    assert seen == [(1, failing_at - 1, 1), (2, failing_at - 1, 1), (3, head, 0)]
+    assert sorted(rows) == [f"event/{n:06d}" for n in range(1, head + 1)]
