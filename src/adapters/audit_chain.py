@@ -40,17 +40,21 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
+    InterfaceError,
     InternalError,
     Notification,
+    OperationalError,
     PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
+from rotation_domain.log_head import check_expected_head
 
 if TYPE_CHECKING:
     from eventsourcing.postgres import PostgresDatastore
@@ -156,8 +160,12 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
     """The polling SQLite application recorder, keeping the audit chain.
 
     Select it with ``APPLICATION_RECORDER_TOPIC=`` its topic,
-    ``adapters.audit_chain:ChainedSQLiteApplicationRecorder``.
+    ``adapters.audit_chain:ChainedSQLiteApplicationRecorder``. Given ``expected_head=``,
+    ``insert_events`` records only if the log's head is that position
+    (`rotation_domain.log_head`).
     """
+
+    checks_expected_head = True
 
     def __init__(
         self,
@@ -230,6 +238,7 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
         head = c.fetchone()
         previous = GENESIS_HASH if head is None else bytes(head[1])
         _check_head(0 if head is None else head[0], ids[0])
+        check_expected_head(0 if head is None else head[0], kwargs)
         c.executemany(self._insert_links, _chained(previous, ids, stored_events))
         return ids
 
@@ -293,8 +302,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     Select it with ``APPLICATION_RECORDER_TOPIC=`` its topic,
     ``adapters.audit_chain:ChainedPostgresApplicationRecorder``.
     It needs ``POSTGRES_ENABLE_DB_FUNCTIONS`` off (the default): the database function
-    inserts events without this recorder seeing their positions.
+    inserts events without this recorder seeing their positions. Given
+    ``expected_head=``, ``insert_events`` records only if the log's head is that
+    position (`rotation_domain.log_head`).
     """
+
+    checks_expected_head = True
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -401,6 +414,40 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 curs.executemany(self._insert_links, links)
                 after = page[-1]["notification_id"]
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Record the events and chain them in one transaction, or record nothing.
+
+        As eventsourcing's method (pipelined, the table locked, the ids read back),
+        except that an error raised after the insert (a chain head at or past the new
+        positions, or a log head that is not ``expected_head``) rolls the transaction
+        back. eventsourcing's method keeps such an error until its transaction has
+        committed and raises it afterwards, which would leave events recorded unchained
+        by a command that was refused.
+        """
+        error: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.transaction():
+                        with conn.cursor() as curs:
+                            self._insert_events(curs, stored_events, **kwargs)
+                        if stored_events:
+                            with conn.cursor() as curs:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                                pipeline.sync()  # a uniqueness violation is raised here
+                                notification_ids = self._fetch_ids_after_insert_events(
+                                    curs, stored_events, **kwargs
+                                )
+                except Exception as raised:  # noqa: BLE001 - raised below, outside the pipeline
+                    error = raised
+            if error is not None:
+                raise error
+        return notification_ids
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -415,6 +462,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         head_hash = rows[0]["audit_head_hash"]
         previous = GENESIS_HASH if head_hash is None else bytes(head_hash)
         _check_head(rows[0]["audit_head_position"] or 0, ids[0])
+        check_expected_head(rows[0]["audit_head_position"] or 0, kwargs)
         normalised = stored_events
         if self.datastore.originator_id_type == "uuid":
             normalised = [

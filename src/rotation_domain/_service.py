@@ -27,6 +27,7 @@ from rotation_domain.errors import (
     UnknownId,
 )
 from rotation_domain.improvement import Improvement
+from rotation_domain.log_head import EXPECTED_HEAD, HeadMoved, checks_expected_head
 from rotation_domain.mentorship import Mentorship
 from rotation_domain.program import PROGRAM_ID, Program
 from rotation_domain.roster import MonthRoster
@@ -102,8 +103,12 @@ class UnitOfWork:
         """Raise `StaleRead` if a cached aggregate this command relied on changed meanwhile.
 
         Before saving, only the aggregates read and not changed need checking (the save
-        checks the others); after a refusal, every cached aggregate does.
+        checks the others), and none when the recorder checks the log's head in the
+        saving transaction (`rotation_domain.log_head`); after a refusal, every cached
+        aggregate does.
         """
+        if not all_cached and self._head_checked_by_save():
+            return
         to_check = [
             aggregate_id
             for aggregate_id in self._from_cache
@@ -121,6 +126,12 @@ class UnitOfWork:
         for aggregate_id in to_check:
             if self._changed_in_store(aggregate_id):
                 raise StaleRead(aggregate_id)
+
+    def _head_checked_by_save(self) -> bool:
+        return self.fresh_head is not None and checks_expected_head(self.app.recorder)
+
+    def _relies_on_cached_reads(self) -> bool:
+        return any(not self._loaded[i].pending_events for i in self._from_cache)
 
     def add(self, aggregate: A) -> A:
         """Track a new aggregate so it is saved with the others (and its events first)."""
@@ -183,7 +194,10 @@ class UnitOfWork:
         changed = [self._loaded[i] for i in order if self._loaded[i].pending_events]
         recordings: list[Recording[UUID]] = []
         if changed:
-            recordings = self.app.save(*changed)
+            if self._head_checked_by_save() and self._relies_on_cached_reads():
+                recordings = self.app.save(*changed, **{EXPECTED_HEAD: self.fresh_head})
+            else:
+                recordings = self.app.save(*changed)
         cache = self.app.repository.cache
         if cache is not None:
             for aggregate_id in self._created:  # the next command finds them without a query
@@ -301,7 +315,9 @@ class ServiceBase:
                     if self._veto is not None and unit.action:
                         self._veto(unit.actor, unit.action, unit.context)
                     recorded = unit.save()
-                except (IntegrityError, StaleRead):
+                except (IntegrityError, StaleRead) as error:
+                    if isinstance(error, HeadMoved):  # check each cached read from now on
+                        self._fresh_head = None
                     self._forget(unit)
                     if attempt == self.max_attempts:
                         break

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from rotation_domain import Employee, InvalidTransition, RotationProgram, open_program
+from adapters import audit_chain
+from rotation_domain import (
+    Employee,
+    InvalidTransition,
+    OutsideRotationWindow,
+    RotationProgram,
+    open_program,
+)
+from rotation_domain.log_head import HeadMoved
 
 START, END = date(2027, 1, 4), date(2027, 1, 29)
 
@@ -71,3 +79,50 @@ def test_a_rule_read_from_a_stale_copy_is_checked_again_before_saving(
                 end=date(2027, 3, 5),
                 actor="cio",
             )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store two programs can share: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))
+
+
+def test_a_copy_only_read_is_proved_current_by_the_saving_transaction(
+    shared_url: str, seed: Callable[[RotationProgram], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved: list[str] = []
+    checked = audit_chain.check_expected_head
+
+    def spied(head: int, kwargs: dict[str, object]) -> None:
+        try:
+            checked(head, kwargs)
+        except HeadMoved as error:
+            moved.append(str(error))
+            raise
+
+    monkeypatch.setattr(audit_chain, "check_expected_head", spied)
+    first = open_program(shared_url, today=lambda: START)
+    seed(first)
+    second = open_program(shared_url, today=lambda: START)
+    with first, second:
+        with first.acting_as("cio@example.com"):
+            rotation = first.plan_rotation("E1", host_department="FIN", start=START, end=END)
+            mentorship = first.nominate_mentor(rotation, mentor="M1")
+            first.accept_mentorship(mentorship)
+            first.start_rotation(rotation, on=START)
+            first.hold_mentor_session(mentorship, kind="reading", on=START, topic="before")
+        assert not moved, "nothing else was recorded: the cached reads were current"
+        # The rotation, which a session only reads, ends earlier now.
+        second.reschedule_rotation(
+            rotation, start=START, end=date(2027, 1, 15), actor="cio@example.com"
+        )
+
+        with pytest.raises(OutsideRotationWindow, match=r"window 2027-01-04\.\.2027-01-15"):
+            first.hold_mentor_session(
+                mentorship, kind="reading", on=date(2027, 1, 20), topic="after", actor="M1"
+            )
+
+        assert len(moved) == 1, "the stale read was caught when saving, then run on fresh state"
+        assert [s.topic for s in second.get(mentorship).sessions] == ["before"]
