@@ -22,6 +22,7 @@ from rotation_domain.consumers import ConsumerStore, Envelope, Integration, View
 from rotation_domain.inline_views import InlineViews
 from rotation_domain.runners import (
     PAGE_SIZE,
+    REBUILD_PAGE_SIZE,
     IntegrationRunner,
     Progress,
     ViewRunner,
@@ -178,7 +179,13 @@ class Consumers:
         self.inline.forget()
         for name in names:
             self.store.reset_view(name, [name])
-        catch_up_views(self.app, self.store, [self.views[name] for name in names], progress)
+        catch_up_views(
+            self.app,
+            self.store,
+            [self.views[name] for name in names],
+            progress,
+            page_size=REBUILD_PAGE_SIZE,
+        )
 
     def status(self) -> list[ConsumerStatus]:
         """Every consumer's position, lag and failures."""
