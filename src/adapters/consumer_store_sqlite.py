@@ -159,15 +159,16 @@ class SQLiteConsumerStore:
             PositionConflict: A position is not its commit's ``expected``; nothing is written.
             TypeError: A document is not JSON; nothing is written.
         """
-        encoded = [(commit, *encode_changes(commit.changes)) for commit in commits]
+        encoded = [encode_changes(commit.changes) for commit in commits]
+        upserts = [row for rows, _ in encoded for row in rows]
+        deletes = [row for _, rows in encoded for row in rows]
         with self._write() as conn:
-            for commit, upserts, deletes in encoded:
-                self._check(conn, commit.consumer, commit.expected)
-                if upserts:
-                    conn.executemany(_PUT_ROW, upserts)
-                if deletes:
-                    conn.executemany(_DELETE_ROW, deletes)
-                conn.execute(_PUT_POSITION, (commit.consumer, commit.position, commit.version))
+            self._check_all(conn, commits)  # one query for every view's position
+            if upserts:
+                conn.executemany(_PUT_ROW, upserts)
+            if deletes:
+                conn.executemany(_DELETE_ROW, deletes)
+            conn.executemany(_PUT_POSITION, [(c.consumer, c.position, c.version) for c in commits])
 
     def reset_view(self, consumer: str, views: Sequence[str]) -> None:
         """Drop the views' rows and the consumer's position and failures."""
@@ -239,6 +240,24 @@ class SQLiteConsumerStore:
         with self._lock:
             rows: list[tuple[Any, ...]] = self._conn.execute(sql, params).fetchall()
         return rows
+
+    @staticmethod
+    def _check_all(conn: sqlite3.Connection, commits: Sequence[ViewCommit]) -> None:
+        if not commits:
+            return
+        marks = ",".join("?" * len(commits))
+        stored = dict(
+            conn.execute(
+                "SELECT consumer, position FROM rotation_consumer_positions"
+                f" WHERE consumer IN ({marks})",
+                [c.consumer for c in commits],
+            ).fetchall()
+        )
+        for commit in commits:
+            found = int(stored.get(commit.consumer, 0))
+            if found != commit.expected:
+                msg = f"consumer {commit.consumer!r} is at position {found}, not {commit.expected}"
+                raise PositionConflict(msg)
 
     @staticmethod
     def _check(conn: sqlite3.Connection, consumer: str, expected: int) -> None:
