@@ -39,10 +39,11 @@ import base64
 import dataclasses
 import inspect
 import os
+import re
 import sys
 import types
 import typing
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Final, Union, cast
 from uuid import UUID
@@ -93,6 +94,10 @@ _ORJSON_OPTIONS: Final = orjson.OPT_SORT_KEYS
 
 _ENVELOPE: Final = "$personal"
 """The key that marks a sealed personal value in a stored state."""
+_SEALED_SUBJECT: Final = re.compile(
+    rb'"subject":"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"'
+)
+"""The person's id in a sealed envelope, as it appears in a stored state's JSON."""
 _NONCE_BYTES: Final = 12
 
 
@@ -239,6 +244,24 @@ class CattrsMapper(Mapper[UUID]):
 
         """
         return make_converter()
+
+    def prefetch_keys(self, stored_events: Iterable[StoredEvent]) -> None:
+        """Load in one query the keys of every person whose data these stored events seal.
+
+        Called before a batch of events is decoded (an aggregate's history, a snapshot),
+        so decoding them asks the key store nothing per person. Does nothing when the
+        states are encrypted or compressed as a whole (the people cannot be seen then).
+        """
+        keys = self.personal_keys
+        if keys is None or self.cipher or self.compressor:
+            return
+        subjects = {
+            match.decode()
+            for stored in stored_events
+            for match in _SEALED_SUBJECT.findall(stored.state)
+        }
+        if subjects:
+            keys.prefetch(subjects)
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         """Convert a domain event (or snapshot) to a stored event.

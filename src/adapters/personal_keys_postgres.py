@@ -55,6 +55,20 @@ class PostgresPersonalKeys(PersonalKeys):
         stored = row["data_key"]
         return True, bytes(stored) if stored is not None else None
 
+    def _select_keys(self, subjects: list[Any]) -> dict[str, bytes | None]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                sql.SQL("SELECT subject_id, data_key FROM {} WHERE subject_id = ANY(%s)").format(
+                    self._keys_table
+                ),
+                (subjects,),
+            )
+            rows = cursor.fetchall()
+        return {
+            str(row["subject_id"]): bytes(row["data_key"]) if row["data_key"] is not None else None
+            for row in rows
+        }
+
     def _insert_key(self, subject: Any, stored: bytes) -> None:
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(

@@ -29,6 +29,9 @@ _CREATE = (
 )
 
 
+_BATCH = 500
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -57,6 +60,20 @@ class SQLitePersonalKeys(PersonalKeys):
             )
             row = cursor.fetchone()
         return (False, None) if row is None else (True, row[0])
+
+    def _select_keys(self, subjects: list[Any]) -> dict[str, bytes | None]:
+        found: dict[str, bytes | None] = {}
+        texts = [str(subject) for subject in subjects]
+        with self.datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(texts), _BATCH):  # SQLite limits a statement's parameters
+                batch = texts[start : start + _BATCH]
+                cursor.execute(
+                    "SELECT subject_id, data_key FROM rotation_personal_keys"
+                    f" WHERE subject_id IN ({','.join('?' * len(batch))})",
+                    batch,
+                )
+                found.update((str(row[0]), row[1]) for row in cursor.fetchall())
+        return found
 
     def _insert_key(self, subject: Any, stored: bytes) -> None:
         with self.datastore.transaction(commit=True) as cursor:

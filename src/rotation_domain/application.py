@@ -16,10 +16,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import EventStore, Recording
 from eventsourcing.utils import resolve_topic
 
 from rotation_domain._commands_program import ProgramCommands
+from rotation_domain._event_store import PrefetchingEventStore
 from rotation_domain._inputs import an_id
 from rotation_domain._service import Authorizer, UnitOfWork
 from rotation_domain.audit import AuditQueries
@@ -74,6 +75,15 @@ class RotationApplication(Application[UUID]):
             use_keys(keys)
         self.personal_keys: PersonalKeyStore | None = keys
         """The per-person data keys (``PERSONAL_KEY_STORE_TOPIC``), if the store keeps any."""
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """The event store: eventsourcing's, showing the mapper each batch first."""
+        return PrefetchingEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        """The snapshot store: eventsourcing's, showing the mapper each batch first."""
+        recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        return PrefetchingEventStore(mapper=self.mapper, recorder=recorder)
 
     def close(self) -> None:
         """Release the store's connections, the key store's included."""

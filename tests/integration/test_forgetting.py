@@ -334,3 +334,42 @@ def test_an_exemption_reason_is_sealed_and_forgotten_with_the_employee(tmp_path)
         row[0] for row in sqlite3.connect(path).execute("SELECT state FROM stored_events")
     )
     assert b"Parental leave" not in stored
+
+
+def test_an_aggregate_about_many_people_loads_their_keys_in_one_query(
+    store_url: str, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Program's exemptions seal the reasons of several people: one key query for all."""
+    from adapters.personal_keys import PersonalKeys
+    from rotation_domain.program import PROGRAM_ID
+
+    with open_program(store_url, today=lambda: date(2027, 1, 1)) as program:
+        _story(program, seed)  # E2 and E3 exempted, with their reasons sealed
+        program.forget_employee("E3", reason="erasure request 7", actor="cio@example.com")
+    if store_url == "memory:":
+        pytest.skip("a memory store's keys live in the program that made them")
+    one_by_one: list[object] = []
+    batches: list[list[object]] = []
+    with open_program(store_url, today=lambda: date(2027, 1, 1), inline=False) as program:
+        keys = type(program.app.personal_keys)
+        select_key, select_keys = keys._select_key, keys._select_keys
+
+        def counted_key(self: PersonalKeys, subject: object) -> tuple[bool, bytes | None]:
+            one_by_one.append(subject)
+            return select_key(self, subject)
+
+        def counted_keys(self: PersonalKeys, subjects: list[Any]) -> dict[str, bytes | None]:
+            batches.append(list(subjects))
+            return select_keys(self, subjects)
+
+        monkeypatch.setattr(keys, "_select_key", counted_key)
+        monkeypatch.setattr(keys, "_select_keys", counted_keys)
+        program.app.repository.get(PROGRAM_ID)  # its events are decoded, reasons opened
+        assert one_by_one == []
+        assert [sorted(map(str, batch)) for batch in batches] == [
+            sorted(str(subject_id(code)) for code in ("E2", "E3"))
+        ]
+        exemptions = program.timeline(event_types=["ExemptionGranted"])
+        reasons = {e.data["employee"]: e.data["reason"] for e in exemptions}
+        assert reasons == {"E2": "Parental leave", "E3": FORGOTTEN}
+        assert one_by_one == [], "the timeline used the keys loaded with the aggregate"
