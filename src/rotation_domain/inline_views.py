@@ -18,6 +18,7 @@ catch-up and starts knowing again from what that left.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,9 +53,14 @@ class InlineViews:
         self._at: int | None = None
         """The position every view is known to stand at, or None when not known."""
         self._caches: dict[str, _CachedRows] = {}
+        self._lock = threading.RLock()
 
     def catch_up(self) -> None:
         """Bring every view to the head of the log the general way, then know where they are."""
+        with self._lock:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
         self._at = None
         catch_up_views(self.app, self.store, self.runners)
         positions = self.store.positions()
@@ -72,11 +78,16 @@ class InlineViews:
 
     def forget(self) -> None:
         """Stop claiming to know where the views stand (the next command catches up fully)."""
-        self._at = None
-        self._caches = {}
+        with self._lock:
+            self._at = None
+            self._caches = {}
 
     def after_command(self, recordings: Sequence[Recording[Any]]) -> None:
         """Fold a command's recordings into the views, or catch up the general way."""
+        with self._lock:  # a host thread may read views (on-read catch-up) meanwhile
+            self._after_command(recordings)
+
+    def _after_command(self, recordings: Sequence[Recording[Any]]) -> None:
         if not self.runners:
             return
         ids = [r.notification.id for r in recordings if r.notification is not None]
@@ -89,13 +100,13 @@ class InlineViews:
             or ids[-1] - ids[0] + 1 != len(ids)
             or len(ids) != len(recordings)
         ):
-            self.catch_up()
+            self._catch_up()
             return
         try:
             self._fold(at, recordings)
         except PositionConflict:
             logger.info("a view was moved by another runner; catching up again")
-            self.catch_up()
+            self._catch_up()
 
     def _fold(self, at: int, recordings: Sequence[Recording[Any]]) -> None:
         """Fold the recordings into every view and commit rows and positions together.

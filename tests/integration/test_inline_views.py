@@ -37,7 +37,7 @@ class Counting:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.general = 0
         self.folded = 0
-        catch_up, fold = InlineViews.catch_up, InlineViews._fold
+        catch_up, fold = InlineViews._catch_up, InlineViews._fold
 
         def counted_catch_up(inline: InlineViews) -> None:
             self.general += 1
@@ -47,7 +47,7 @@ class Counting:
             self.folded += 1
             fold(inline, at, recordings)
 
-        monkeypatch.setattr(InlineViews, "catch_up", counted_catch_up)
+        monkeypatch.setattr(InlineViews, "_catch_up", counted_catch_up)
         monkeypatch.setattr(InlineViews, "_fold", counted_fold)
 
 
@@ -163,3 +163,33 @@ def test_a_view_failing_on_a_commands_event_tries_it_again_after_the_next_comman
 
     assert seen == [(1, failing_at - 1, 1), (2, failing_at - 1, 1), (3, head, 0)]
     assert sorted(rows) == [f"event/{n:06d}" for n in range(1, head + 1)]
+
+
+def test_catch_ups_from_another_thread_while_commands_run_leave_every_event_once(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    with open_program(_url(tmp_path), plugins=[plugin]) as program:
+        codes = workload.record_company(program, staff=6)
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def keep_catching_up() -> None:
+            try:
+                while not done.wait(0.001):
+                    program.catch_up()
+            except BaseException as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+
+        reader = threading.Thread(target=keep_catching_up)
+        reader.start()
+        try:
+            workload.record_rotations(program, codes)
+        finally:
+            done.set()
+            reader.join()
+        assert errors == []
+        assert _ledger_total(program) == harness.head(program)
+        _assert_equal_to_a_rebuild(program)
