@@ -7,6 +7,11 @@ whole rotation life untimed to warm the mapper and the cache, then times command
   nomination, ...), each command timed on its own, so each kind gets its own rate.
 * ``mix``: the same number of lives run one after the other, each life's 17
   commands in order; the whole loop is timed.
+* ``interleaved``: the same, but after each life the bare library saves 17 `Tick`
+  aggregates on a store of its own, also timed, so both rates are measured within
+  milliseconds of each other: on a machine whose speed drifts between runs minutes
+  apart, their ratio moves much less than the mix's ratio to a baseline measured
+  before it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
+from bench.baseline import BaselineApplication, Tick
 from bench.seeding import BulkSeeder, Company
 from bench.stores import FreshStore
 from rotation_domain import RotationProgram, open_program
@@ -25,9 +31,11 @@ from rotation_domain import RotationProgram, open_program
 __all__ = [
     "KINDS",
     "LIFE_MIX",
+    "InterleavedSample",
     "KindSample",
     "Life",
     "MixSample",
+    "measure_interleaved",
     "measure_kinds",
     "measure_mix",
     "prepare",
@@ -256,3 +264,51 @@ def measure_mix(store: FreshStore, lives: int, settings: dict[str, str] | None =
     finally:
         program.close()
     return MixSample(commands=len(calls), seconds=seconds, events=events)
+
+
+@dataclass
+class InterleavedSample:
+    """One repetition of ``interleaved``: the lives' and the baseline's counts and seconds."""
+
+    commands: int
+    command_seconds: float
+    saves: int
+    save_seconds: float
+
+    @property
+    def ratio(self) -> float:
+        """Commands per second over the baseline's saves per second."""
+        return (self.commands / self.command_seconds) / (self.saves / self.save_seconds)
+
+
+def measure_interleaved(
+    store: FreshStore,
+    baseline_store: FreshStore,
+    lives: int,
+    settings: dict[str, str] | None = None,
+) -> InterleavedSample:
+    """Time ``lives`` lives, each followed by as many bare saves as it has commands."""
+    program, every = prepare(store, lives, settings)
+    baseline = BaselineApplication(env=baseline_store.baseline_env)
+    try:
+        for n in range(20):  # the baseline's warm-up, as `baseline_saves_per_second` does
+            baseline.save(Tick(n=n))
+        sample = InterleavedSample(0, 0.0, 0, 0.0)
+        with program.acting_as(ACTOR):
+            gc.collect()
+            for life in every:
+                calls = [call for _, call in life.steps(program)]
+                started = time.perf_counter()
+                for call in calls:
+                    call()
+                sample.command_seconds += time.perf_counter() - started
+                sample.commands += len(calls)
+                started = time.perf_counter()
+                for n in range(len(calls)):
+                    baseline.save(Tick(n=n))
+                sample.save_seconds += time.perf_counter() - started
+                sample.saves += len(calls)
+    finally:
+        baseline.close()
+        program.close()
+    return sample

@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.baseline import baseline_saves_per_second
-from bench.domain import measure_kinds, measure_mix
+from bench.domain import measure_interleaved, measure_kinds, measure_mix
 from bench.load import SeededStore, measure_loads, seed_store
 from bench.machine import machine_info, source_revision
 from bench.report import StoreSamples, markdown, print_report, summarise
@@ -137,13 +137,19 @@ def _measure(
     for rep in range(1, params.repetitions + 1):
         for kind in kinds:
             sample = samples[kind.name]
-            _progress(f"[{rep}/{params.repetitions}] {kind.name}: baseline, kinds, mix")
+            _progress(
+                f"[{rep}/{params.repetitions}] {kind.name}: baseline, kinds, mix, interleaved"
+            )
             with kind.fresh("baseline") as store:
                 sample.baseline.append(baseline_saves_per_second(store, params.baseline_saves))
             with kind.fresh("kinds") as store:
                 sample.kinds.append(measure_kinds(store, params.lives, settings))
             with kind.fresh("mix") as store:
                 sample.mix.append(measure_mix(store, params.lives, settings))
+            with kind.fresh("mixed") as store, kind.fresh("mixed-baseline") as baseline:
+                sample.interleaved.append(
+                    measure_interleaved(store, baseline, params.lives, settings)
+                )
     if not skip_load:
         with contextlib.ExitStack() as stack:
             stores = [stack.enter_context(kind.fresh("load")) for kind in kinds]
