@@ -23,10 +23,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import Notification, Recording
 
 from rotation_domain.consumers import ConsumerStore, Envelope, PositionConflict, ViewCommit
-from rotation_domain.runners import ViewRunner, _CachedRows, _OverlayRows, catch_up_views
+from rotation_domain.runners import (
+    CachedRows,
+    OverlayRows,
+    ViewRunner,
+    catch_up_views,
+    envelope_of,
+)
 
 __all__ = ["INLINE_ROW_CACHE_LIMIT", "InlineViews"]
 
@@ -52,7 +58,7 @@ class InlineViews:
                 self._wanting.setdefault(topic, []).append(runner)
         self._at: int | None = None
         """The position every view is known to stand at, or None when not known."""
-        self._caches: dict[str, _CachedRows] = {}
+        self._caches: dict[str, CachedRows] = {}
         self._lock = threading.RLock()
 
     def catch_up(self) -> None:
@@ -68,7 +74,7 @@ class InlineViews:
         if len(at) == 1:
             (self._at,) = at
             self._caches = {
-                runner.name: _CachedRows(
+                runner.name: CachedRows(
                     self.store.reader(runner.name),
                     empty=self._at == 0,
                     limit=INLINE_ROW_CACHE_LIMIT,
@@ -116,11 +122,10 @@ class InlineViews:
         catches up the general way, which tries the event again.
         """
         head = recordings[-1].notification.id
-        overlays = {name: _OverlayRows(cache) for name, cache in self._caches.items()}
+        overlays = {name: OverlayRows(cache) for name, cache in self._caches.items()}
         last = dict.fromkeys(overlays, head)
         stopped: set[str] = set()
         previous = at
-        mapper = self.app.mapper
         for recording in recordings:
             notification = recording.notification
             wanting = self._wanting.get(notification.topic, [])
@@ -132,7 +137,7 @@ class InlineViews:
                 if name in stopped:
                     continue
                 if envelope is None:
-                    envelope = _envelope(mapper, notification)
+                    envelope = _envelope(self.app, notification)
                 if not runner.fold(envelope, notification.id, overlays[name], {}):
                     stopped.add(name)
                     last[name] = previous
@@ -155,16 +160,9 @@ class InlineViews:
         self._at = None if stopped else head
 
 
-def _envelope(mapper: Any, notification: Any) -> Envelope | BaseException:
+def _envelope(app: Application[Any], notification: Notification) -> Envelope | BaseException:
     """The envelope of a recorded event, or the error decoding it (the view parks it)."""
     try:
-        event = mapper.to_domain_event(notification)
+        return envelope_of(app, notification)
     except Exception as error:  # noqa: BLE001 - a bad stored event is parked, as in a replay
         return error
-    return Envelope(
-        position=notification.id,
-        topic=notification.topic,
-        originator_id=event.originator_id,
-        originator_version=event.originator_version,
-        event=event,
-    )

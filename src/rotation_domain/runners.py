@@ -35,7 +35,9 @@ from rotation_domain.consumers import (
 __all__ = [
     "PAGE_SIZE",
     "REBUILD_PAGE_SIZE",
+    "CachedRows",
     "IntegrationRunner",
+    "OverlayRows",
     "Progress",
     "ViewRunner",
     "catch_up_views",
@@ -76,7 +78,7 @@ def _describe(error: BaseException) -> str:
 _ABSENT: Any = object()
 
 
-class _OverlayRows:
+class OverlayRows:
     """A view's rows as seen inside a page: committed rows with the page's changes on top.
 
     Changes are journaled per event (`begin`), so a failing event's partial changes are
@@ -89,12 +91,14 @@ class _OverlayRows:
         self._journal: dict[str, Any] = {}
 
     def get(self, key: str) -> Doc | None:
+        """The page's document under ``key`` (shared: do not change it), or the committed one."""
         changes = self.changes
         if key in changes:
             return changes[key]
         return self.below.get(key)
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        """The committed rows with the page's changes on top, ordered by key."""
         merged = dict(self.below.scan(prefix))
         for key, doc in self.changes.items():
             if key.startswith(prefix):
@@ -105,11 +109,13 @@ class _OverlayRows:
         return iter(sorted(merged.items()))
 
     def put(self, key: str, doc: Doc) -> None:
+        """Set the document under ``key`` for this page."""
         if key not in self._journal:
             self._journal[key] = self.changes.get(key, _ABSENT)
         self.changes[key] = doc
 
     def delete(self, key: str) -> None:
+        """Delete the row under ``key`` for this page."""
         if key not in self._journal:
             self._journal[key] = self.changes.get(key, _ABSENT)
         self.changes[key] = None
@@ -133,7 +139,7 @@ ROW_CACHE_LIMIT = 400_000
 """Rows a view keeps in memory during one catch-up; past it, the older half is forgotten."""
 
 
-class _CachedRows:
+class CachedRows:
     """A view's committed rows as one catch-up knows them: read once, then from memory.
 
     The rows a catch-up reads or commits are remembered, so a rebuild reads each row
@@ -151,6 +157,7 @@ class _CachedRows:
         self.rows: dict[str, bytes | None] = {}
 
     def get(self, key: str) -> Doc | None:
+        """A new copy of the committed document under ``key``, or None."""
         try:
             found = self.rows[key]
         except KeyError:
@@ -163,6 +170,7 @@ class _CachedRows:
         return doc_
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        """The committed rows whose keys start with ``prefix``, read from the store."""
         return self.below.scan(prefix)  # the store holds what this cache holds, and more
 
     def committed(self, changes: dict[str, Doc | None]) -> None:
@@ -224,7 +232,7 @@ class ViewRunner(_Runner):
         self,
         envelope: Envelope | BaseException,
         position: int,
-        rows: _OverlayRows,
+        rows: OverlayRows,
         failures: dict[int, Delivery],
     ) -> bool:
         """Apply one event on top of the page; False when the view must stop before it.
@@ -288,7 +296,7 @@ def catch_up_views(
     active = list(runners)
     stored = store.positions()
     caches = {
-        r.name: _CachedRows(store.reader(r.name), empty=not stored.get(r.name)) for r in active
+        r.name: CachedRows(store.reader(r.name), empty=not stored.get(r.name)) for r in active
     }
     while True:
         head = app.recorder.max_notification_id() or 0
@@ -300,7 +308,7 @@ def catch_up_views(
                 start=start, limit=page_size, topics=topics, inclusive_of_start=False
             )
         )
-        overlays = {runner.name: _OverlayRows(caches[runner.name]) for runner in active}
+        overlays = {runner.name: OverlayRows(caches[runner.name]) for runner in active}
         last = dict(positions)
         stopped: set[str] = set()
         # Which views each topic goes to (views that ask for every topic get them all).
@@ -350,7 +358,7 @@ def catch_up_views(
                 active = [runner for runner in active if runner.name not in stopped]
                 if not active:
                     return done
-                caches = {r.name: _CachedRows(store.reader(r.name), empty=False) for r in active}
+                caches = {r.name: CachedRows(store.reader(r.name), empty=False) for r in active}
                 continue
             for commit in commits:
                 caches[commit.consumer].committed(overlays[commit.consumer].changes)
