@@ -48,7 +48,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
@@ -377,12 +377,20 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         """Create the tables; chain the events of a store that had none chained yet.
 
         Processes opening a new database at the same moment race in PostgreSQL's catalog
-        ("tuple concurrently updated", or a duplicate type name) when both create the
-        events table: the loser tries again, and then finds the tables there.
+        ("tuple concurrently updated", or a duplicate type name) when both create a
+        table: the loser tries again, and then finds the tables there. The snapshots
+        table beside the events (``<prefix>_snapshots``) is created here too, under the
+        same retries: eventsourcing's snapshot recorder, which the application makes
+        next, creates it without any, and then finds it there.
         """
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
             try:
                 super().create_table()
+                if self.events_table_name.endswith("_events"):
+                    snapshots = self.events_table_name.removesuffix("_events") + "_snapshots"
+                    PostgresAggregateRecorder(
+                        self.datastore, events_table_name=snapshots
+                    ).create_table()
                 break
             except (InternalError, IntegrityError, ProgrammingError) as error:
                 if attempt == _CREATE_ATTEMPTS or not _catalog_race(error):
