@@ -103,11 +103,11 @@ class UnitOfWork:
         """Raise `StaleRead` if a cached aggregate this command relied on changed meanwhile.
 
         Before saving, only the aggregates read and not changed need checking (the save
-        checks the others), and none when the recorder checks the log's head in the
-        saving transaction (`rotation_domain.log_head`); after a refusal, every cached
-        aggregate does.
+        checks the others), and none when the command records something and the
+        recorder checks the log's head in the saving transaction
+        (`rotation_domain.log_head`); after a refusal, every cached aggregate does.
         """
-        if not all_cached and self._head_checked_by_save():
+        if not all_cached and self._head_checked_by_save() and self._records_something():
             return
         to_check = [
             aggregate_id
@@ -129,6 +129,9 @@ class UnitOfWork:
 
     def _head_checked_by_save(self) -> bool:
         return self.fresh_head is not None and checks_expected_head(self.app.recorder)
+
+    def _records_something(self) -> bool:
+        return any(aggregate.pending_events for aggregate in self._loaded.values())
 
     def _relies_on_cached_reads(self) -> bool:
         return any(not self._loaded[i].pending_events for i in self._from_cache)

@@ -10,9 +10,12 @@ import pytest
 
 from adapters import audit_chain
 from rotation_domain import (
+    DepartmentRecord,
+    DirectorySnapshot,
     Employee,
     InvalidTransition,
     OutsideRotationWindow,
+    PersonRecord,
     RotationProgram,
     open_program,
 )
@@ -126,3 +129,48 @@ def test_a_copy_only_read_is_proved_current_by_the_saving_transaction(
 
         assert len(moved) == 1, "the stale read was caught when saving, then run on fresh state"
         assert [s.topic for s in second.get(mentorship).sessions] == ["before"]
+
+
+def _directory(names: dict[str, str]) -> DirectorySnapshot:
+    """The seeded company as an HRIS lists it, with some people's names replaced."""
+    departments = (
+        DepartmentRecord("IT", "Information Technology", is_it=True),
+        DepartmentRecord("ITOPS", "IT Operations", is_it=True),
+        DepartmentRecord("FIN", "Finance"),
+        DepartmentRecord("OPS", "Operations"),
+        DepartmentRecord("HR", "Human Resources"),
+    )
+    people = [
+        PersonRecord(
+            f"E{n}",
+            names.get(f"E{n}", f"Engineer {n}"),
+            f"e{n}@example.com",
+            "IT" if n <= 4 else "ITOPS",
+            manager="E0",
+        )
+        for n in range(1, 7)
+    ]
+    people += [
+        PersonRecord(code, f"Mentor {code}", f"{code.lower()}@example.com", department)
+        for code, department in (("M1", "FIN"), ("M2", "FIN"), ("M3", "OPS"), ("M4", "HR"))
+    ]
+    return DirectorySnapshot(departments, people)
+
+
+def test_a_command_that_records_nothing_still_checks_what_it_read(
+    shared_url: str, seed: Callable[[RotationProgram], None]
+) -> None:
+    """Nothing is saved, so no transaction can prove the reads: they are checked one by one."""
+    first = open_program(shared_url, today=lambda: START)
+    seed(first)
+    second = open_program(shared_url, today=lambda: START)
+    with first, second:
+        assert first.sync_directory(_directory({}), actor="hr").events_recorded == 0  # cached
+        renamed = second.sync_directory(_directory({"E1": "Engineer One"}), actor="hr")
+        assert renamed.details_changed == ("E1",)
+
+        # The first program's copy of E1 still has the old name, which the source lists.
+        report = first.sync_directory(_directory({}), actor="hr")
+
+        assert report.details_changed == ("E1",), "decided on the stored name, not the cached"
+        assert second.get(Employee.id_for("E1")).name == "Engineer 1"
