@@ -300,6 +300,10 @@ class CattrsMapper(Mapper[UUID]):
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:
             stored_state = self.cipher.encrypt(stored_state)
+        if not (self.compressor or self.cipher):
+            # orjson's bytes keep a buffer of about 4 KiB whatever their length; a store that
+            # keeps stored events in memory (memory:) would hold that much per event.
+            stored_state = memoryview(stored_state).tobytes()
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,

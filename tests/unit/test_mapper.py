@@ -251,6 +251,24 @@ def test_the_same_event_always_gives_the_same_bytes() -> None:
     assert first.state == second.state == again.state
 
 
+def test_a_stored_state_takes_about_its_length_in_memory() -> None:
+    """A memory store keeps stored events: each must not hold orjson's 4 KiB buffer."""
+    import tracemalloc
+
+    created = make_sample().collect_events()[0]
+    mapper = new_mapper()
+    mapper.to_stored_event(created)  # its codec is built once, outside the count
+    tracemalloc.start()
+    try:
+        kept = [mapper.to_stored_event(created) for _ in range(200)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    length = len(kept[0].state)
+    assert length < 2_000, "a sample well under orjson's 4 KiB buffer"
+    assert held / len(kept) < length + 1_000, "about the state's length plus a few objects"
+
+
 def test_an_originator_id_given_as_str_comes_back_as_uuid() -> None:
     mapper = new_mapper()
     added = _added_event()
