@@ -49,6 +49,8 @@ class Envelope:
         originator_id: The id of the aggregate that recorded it.
         originator_version: The aggregate's version the event made.
         event: The domain event itself (its fields are attributes: ``event.actor``...).
+        originator_key: The originator id as text, made once (views key rows with it).
+        name: The event's name, such as ``RotationPlanned``.
     """
 
     position: int
@@ -56,11 +58,12 @@ class Envelope:
     originator_id: UUID
     originator_version: int
     event: Any
+    originator_key: str = attrs.field(init=False, eq=False, repr=False)
+    name: str = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def name(self) -> str:
-        """The event's name, such as ``RotationPlanned``."""
-        return self.topic.rsplit(":", 1)[-1]
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "originator_key", str(self.originator_id))
+        object.__setattr__(self, "name", self.topic.rsplit(":", 1)[-1])
 
     @property
     def actor(self) -> str:

@@ -171,24 +171,46 @@ def shift(rows: Rows, old: Contribution, new: Contribution) -> None:
     Counters that reach zero are dropped, so a summary row equals the sum of the
     contributions of the things it summarises, whatever order they changed in.
     """
-    for row_key in old.keys() | new.keys():
-        before, after = old.get(row_key, _NONE), new.get(row_key, _NONE)
-        if before == after:
-            continue
-        delta = {n: after.get(n, 0) - before.get(n, 0) for n in before.keys() | after.keys()}
-        found = rows.get(row_key)
-        doc = dict(found) if found is not None else {}  # only its counts change: copy them
-        counts: Counts = dict(doc.get("counts", _NONE))
-        for counter, change in delta.items():
-            if not change:
-                continue
-            value = counts.get(counter, 0) + change
-            if value:
-                counts[counter] = value
-            else:
-                counts.pop(counter, None)
-        doc["counts"] = counts
-        rows.put(row_key, doc)
+    for row_key, after in new.items():
+        before = old.get(row_key, _NONE)
+        if before != after:
+            _move(rows, row_key, before, after)
+    for row_key, before in old.items():
+        if row_key not in new and before:
+            _move(rows, row_key, before, _NONE)
+
+
+def _move(rows: Rows, row_key: str, before: Mapping[str, int], after: Mapping[str, int]) -> None:
+    """Take the counters ``before`` out of one summary row and put ``after`` in."""
+    found = rows.get(row_key)
+    doc = dict(found) if found is not None else {}  # only its counts change: copy them
+    counts: Counts = dict(doc.get("counts", _NONE))
+    for counter, value in after.items():
+        change = value - before.get(counter, 0)
+        if change:
+            _add(counts, counter, change)
+    for counter, value in before.items():
+        if value and counter not in after:
+            _add(counts, counter, -value)
+    doc["counts"] = counts
+    rows.put(row_key, doc)
+
+
+def _add(counts: Counts, counter: str, change: int) -> None:
+    value = counts.get(counter, 0) + change
+    if value:
+        counts[counter] = value
+    else:
+        counts.pop(counter, None)
+
+
+def bump(rows: Rows, row_key: str, counter: str, change: int) -> None:
+    """Add ``change`` to one counter of a summary row (what `shift` does for one counter).
+
+    For a change known to move only that counter of a thing's contribution, without
+    computing the contribution before and after.
+    """
+    _move(rows, row_key, _NONE, {counter: change})
 
 
 def revise(

@@ -122,7 +122,7 @@ def _rotation(envelope: Envelope, rows: Rows) -> None:
         else:
             doc["completed" if name == "RotationCompleted" else "cancelled"] = True
 
-    row_key = key("rotation", str(envelope.originator_id))
+    row_key = key("rotation", envelope.originator_key)
     before = _guest_of(rows.get(row_key))
     after = _guest_of(revise(rows, row_key, change, _rotation_contribution))
     _move_guest(rows, before, after)
@@ -137,7 +137,7 @@ def _improvement(envelope: Envelope, rows: Rows) -> None:
         else:
             doc["adopted"] = True
 
-    row_key = key("improvement", str(envelope.originator_id))
+    row_key = key("improvement", envelope.originator_key)
     revise(rows, row_key, change, _improvement_contribution)
 
 

@@ -108,11 +108,11 @@ class PipelineReport:
 def _handle(envelope: Envelope, rows: Rows) -> None:
     """Every Improvement event: the proposal's facts, or the outcome and its day."""
     event, name = envelope.event, envelope.name
-    row_key = key("improvement", str(envelope.originator_id))
+    row_key = key("improvement", envelope.originator_key)
     doc = copied(rows.get(row_key))
     if name == "ImprovementProposed":
         doc.update(
-            id=str(envelope.originator_id),
+            id=envelope.originator_key,
             rotation_id=str(event.rotation_id),
             participant=event.participant,
             host_department=event.host_department,

@@ -7,6 +7,7 @@ row per mentor however long the program has run.
 
 from __future__ import annotations
 
+import functools
 from types import MappingProxyType
 from urllib.parse import unquote
 
@@ -16,6 +17,7 @@ from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
 from rotation_domain.default_views._base import (
     Contribution,
     HandlerView,
+    bump,
     copied,
     counts_of,
     key,
@@ -77,11 +79,21 @@ def _contribution(mentorship: Doc) -> Contribution:
     if mentor is None:
         return {}
     counts = {"nominated": 1}
-    counts.update({flag: 1 for flag in _COUNTED if mentorship.get(flag)})
-    counts.update({f"session:{kind}": n for kind, n in mentorship.get("sessions", {}).items()})
+    for flag in _COUNTED:
+        if mentorship.get(flag):
+            counts[flag] = 1
+    sessions = mentorship.get("sessions")
+    if sessions:
+        for kind, n in sessions.items():
+            counts[_session_counter(kind)] = n
     if not mentorship.get("ended") and not mentorship.get("rotation_finished"):
         counts[f"mentee:{mentorship.get('participant', '')}"] = 1
     return {key("mentor", mentor): counts}
+
+
+@functools.lru_cache(maxsize=64)
+def _session_counter(kind: str) -> str:
+    return f"session:{kind}"
 
 
 def _mentorship(rows: Rows, ident: str, change: dict[str, object]) -> None:
@@ -89,7 +101,7 @@ def _mentorship(rows: Rows, ident: str, change: dict[str, object]) -> None:
 
 
 def _nominated(envelope: Envelope, rows: Rows) -> None:
-    event, ident = envelope.event, str(envelope.originator_id)
+    event, ident = envelope.event, envelope.originator_key
     rotation_key = key("rotation", str(event.rotation_id))
     rotation = copied(rows.get(rotation_key))
     rotation["mentorships"] = sorted({*rotation.get("mentorships", []), ident})
@@ -104,22 +116,29 @@ def _nominated(envelope: Envelope, rows: Rows) -> None:
 
 
 def _flagged(envelope: Envelope, rows: Rows) -> None:
-    _mentorship(rows, str(envelope.originator_id), dict.fromkeys(_FLAGS[envelope.name], True))
+    _mentorship(rows, envelope.originator_key, dict.fromkeys(_FLAGS[envelope.name], True))
 
 
 def _session(envelope: Envelope, rows: Rows) -> None:
+    """A session held: one more of its kind for the mentorship and for its mentor.
+
+    Only that counter of the mentorship's contribution moves, so the mentor's row is
+    bumped directly (what `revise` would find, without computing both contributions).
+    """
     kind = str(envelope.event.kind)
-
-    def change(doc: Doc) -> None:
-        sessions = doc.setdefault("sessions", {})
-        sessions[kind] = sessions.get(kind, 0) + 1
-
-    revise(rows, key("mentorship", str(envelope.originator_id)), change, _contribution)
+    doc_key = key("mentorship", envelope.originator_key)
+    doc = copied(rows.get(doc_key))
+    sessions = doc.setdefault("sessions", {})
+    sessions[kind] = sessions.get(kind, 0) + 1
+    rows.put(doc_key, doc)
+    mentor = doc.get("mentor")
+    if mentor is not None:
+        bump(rows, key("mentor", mentor), _session_counter(kind), 1)
 
 
 def _rotation_finished(envelope: Envelope, rows: Rows) -> None:
     """A completed or cancelled rotation's mentorships no longer give current mentees."""
-    rotation_key = key("rotation", str(envelope.originator_id))
+    rotation_key = key("rotation", envelope.originator_key)
     rotation = copied(rows.get(rotation_key))
     rotation["finished"] = True
     rows.put(rotation_key, rotation)

@@ -84,7 +84,7 @@ def _department(envelope: Envelope, rows: Rows) -> None:
 
 
 def _employee(envelope: Envelope, rows: Rows, change: Callable[[Doc], None]) -> None:
-    row_key = key("employee", str(envelope.originator_id))
+    row_key = key("employee", envelope.originator_key)
     doc = copied(rows.get(row_key))
     change(doc)
     rows.put(row_key, doc)
@@ -118,7 +118,7 @@ def _departed(envelope: Envelope, rows: Rows) -> None:
 def _forgotten(envelope: Envelope, rows: Rows) -> None:
     """The person was forgotten: their name and exemption reasons are no longer kept."""
     _employee(envelope, rows, lambda doc: doc.update(name=FORGOTTEN))
-    code = (rows.get(key("employee", str(envelope.originator_id))) or {}).get("code")
+    code = (rows.get(key("employee", envelope.originator_key)) or {}).get("code")
     if code is not None:
         mine = [k for k, _ in rows.scan("exemption/") if k.rsplit("/", 1)[-1] == key(code)]
         for row_key in mine:
@@ -143,7 +143,7 @@ def _exempted(envelope: Envelope, rows: Rows) -> None:
 
 def _rotation(envelope: Envelope, rows: Rows) -> None:
     """Every Rotation event this view reads: the window and how far the rotation got."""
-    ident, event = str(envelope.originator_id), envelope.event
+    ident, event = envelope.originator_key, envelope.event
     doc = _ROTATIONS.get(rows, ident) or {"id": ident}
     name = envelope.name
     if name in ("RotationPlanned", "RotationRescheduled"):
@@ -159,7 +159,7 @@ def _rotation(envelope: Envelope, rows: Rows) -> None:
 
 def _improvement(envelope: Envelope, rows: Rows) -> None:
     """A proposal or a withdrawal: whether the improvement still counts as payback."""
-    ident = str(envelope.originator_id)
+    ident = envelope.originator_key
     row_key = key("improvement", ident)
     doc = copied(rows.get(row_key))
     if envelope.name == "ImprovementProposed":
