@@ -712,8 +712,10 @@ def ceiling_once(url: str) -> RebuildSample:
     """
     program = open_program(url, inline=False)
     try:
-        for runner in program.consumers.views.values():
+        store = program.consumers.store
+        for name, runner in program.consumers.views.items():
             runner.view.apply = _ignore  # type: ignore[method-assign]
+            store.reset_view(name, [name])  # untimed: the timed rebuilds start from no rows too
         events = program.app.recorder.max_notification_id() or 0
         gc.collect()
         started = time.perf_counter()

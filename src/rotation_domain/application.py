@@ -14,14 +14,20 @@ from datetime import date, datetime
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, Recording
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import resolve_topic, strtobool
 
 from rotation_domain._commands_program import ProgramCommands
 from rotation_domain._event_store import PrefetchingEventStore
 from rotation_domain._inputs import an_id
+from rotation_domain._repository import ProgramRepository
 from rotation_domain._service import Authorizer, UnitOfWork
 from rotation_domain.audit import AuditQueries
 from rotation_domain.config import plugin_settings
@@ -75,6 +81,20 @@ class RotationApplication(Application[UUID]):
             use_keys(keys)
         self.personal_keys: PersonalKeyStore | None = keys
         """The per-person data keys (``PERSONAL_KEY_STORE_TOPIC``), if the store keeps any."""
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The repository: eventsourcing's, configured the same, projecting events faster."""
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return ProgramRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def construct_event_store(self) -> EventStore[UUID]:
         """The event store: eventsourcing's, showing the mapper each batch first."""
