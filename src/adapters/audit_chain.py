@@ -52,6 +52,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicatio
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
+from adapters.aggregate_reads import SnapshotAndEvents, select_postgres, select_sqlite
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
 from rotation_domain.log_head import check_expected_head
@@ -241,6 +242,15 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
         check_expected_head(0 if head is None else head[0], kwargs)
         c.executemany(self._insert_links, _chained(previous, ids, stored_events))
         return ids
+
+    def select_snapshot_and_events(
+        self, snapshots: Any, originator_id: UUID, *, lte: int | None = None
+    ) -> SnapshotAndEvents | None:
+        """The latest snapshot in ``snapshots`` and the events after it, in one query.
+
+        None when the snapshot recorder keeps them in another database.
+        """
+        return select_sqlite(self, snapshots, originator_id, lte=lte)
 
     # The port AuditChainStore.
 
@@ -479,6 +489,15 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             ]
         curs.executemany(self._insert_links, _chained(previous, ids, normalised))
         return ids
+
+    def select_snapshot_and_events(
+        self, snapshots: Any, originator_id: UUID, *, lte: int | None = None
+    ) -> SnapshotAndEvents | None:
+        """The latest snapshot in ``snapshots`` and the events after it, in one round trip.
+
+        None when the snapshot recorder keeps them in another database.
+        """
+        return select_postgres(self, snapshots, originator_id, lte=lte)
 
     # The port AuditChainStore.
 
