@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import EventStore
+from eventsourcing.persistence import EventStore, StoredEvent
 
-__all__ = ["PrefetchingEventStore"]
+__all__ = ["PrefetchingEventStore", "prefetch_keys"]
+
+
+def prefetch_keys(mapper: Any, stored: Sequence[StoredEvent]) -> None:
+    """Show the mapper a batch of stored states before it decodes them one by one.
+
+    A mapper with ``prefetch_keys`` then reads the keys of every person whose data
+    they seal in one query, instead of one query per person.
+    """
+    prefetch = getattr(mapper, "prefetch_keys", None)
+    if prefetch is not None and len(stored) > 1:
+        prefetch(stored)
 
 
 class PrefetchingEventStore(EventStore[UUID]):
@@ -32,7 +44,5 @@ class PrefetchingEventStore(EventStore[UUID]):
         stored = self.recorder.select_events(
             originator_id=originator_id, gt=gt, lte=lte, desc=desc, limit=limit
         )
-        prefetch = getattr(self.mapper, "prefetch_keys", None)
-        if prefetch is not None and len(stored) > 1:
-            prefetch(stored)
+        prefetch_keys(self.mapper, stored)
         return map(self.mapper.to_domain_event, stored)

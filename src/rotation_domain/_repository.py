@@ -29,6 +29,8 @@ from eventsourcing.application import (
     project_aggregate,
 )
 
+from rotation_domain._event_store import prefetch_keys
+
 __all__ = ["ProgramRepository", "project_events"]
 
 
@@ -74,10 +76,7 @@ class ProgramRepository(Repository[UUID]):
             return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
         snapshot, stored = found
         mapper = self.event_store.mapper
-        prefetch = getattr(mapper, "prefetch_keys", None)
-        every = stored if snapshot is None else [snapshot, *stored]
-        if prefetch is not None and len(every) > 1:
-            prefetch(every)
+        prefetch_keys(mapper, stored if snapshot is None else [snapshot, *stored])
         events = map(mapper.to_domain_event, stored)
         store = self.snapshot_store
         snapshots = (
