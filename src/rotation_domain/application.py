@@ -35,6 +35,7 @@ from rotation_domain.consumers import ConsumerStore
 from rotation_domain.employee import Employee
 from rotation_domain.errors import CommandVetoed, InvalidInput, NotAuthorized, UnknownId
 from rotation_domain.event_consumers import Consumers, ConsumerStatus
+from rotation_domain.inline_views import DEFAULT_COMMIT_DELAY, MAX_COMMIT_DELAY
 from rotation_domain.periodic import PeriodicTasks, TaskRun
 from rotation_domain.personal_data import PersonalKeyStore, open_personal_keys
 from rotation_domain.plugin_manager import PluginInfo, Plugins, load_plugins
@@ -197,9 +198,8 @@ class RotationProgram(ProgramCommands, AuditQueries):
         self.consumers = consumers
         consumers.state.lock = self._commands
         self.plugin_manager = plugins
-        self.views = ViewQueries(
-            consumers, catch_up=consumers.catch_up_views if inline and views_on_read else None
-        )
+        read_first = consumers.catch_up_views if views_on_read else consumers.commit_views
+        self.views = ViewQueries(consumers, catch_up=read_first if inline else None)
         if inline:
             consumers.catch_up()
 
@@ -330,7 +330,9 @@ def open_program(
             command reflects it), no for PostgreSQL (run ``rotation worker``). With the
             setting ``ROTATION_VIEWS_CATCH_UP=on-read`` inline views catch up when they
             are read instead, so commands do not pay for them; integrations still run
-            after each command.
+            after each command. After each command the views' rows are committed within
+            ``ROTATION_VIEWS_COMMIT_DELAY`` seconds (default 0.1; 0 commits after every
+            command), and before any read of a view in this process.
 
     Raises:
         InvalidInput: the URL is not one the library understands.
@@ -371,6 +373,7 @@ def open_program(
         views,
         integrations,
         backoff_seconds=float(for_plugins.get("ROTATION_RETRY_BACKOFF_SECONDS", "1.0")),
+        views_commit_delay=_commit_delay(env),
     )
     if inline is None:
         inline = env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres"
@@ -392,6 +395,24 @@ def open_program(
         settings=for_plugins,
         tasks=PeriodicTasks(tasks),
     )
+
+
+def _commit_delay(env: Mapping[str, str]) -> float:
+    """``ROTATION_VIEWS_COMMIT_DELAY`` (settings, else the environment) in seconds."""
+    given = env.get("ROTATION_VIEWS_COMMIT_DELAY") or os.environ.get("ROTATION_VIEWS_COMMIT_DELAY")
+    if given is None:
+        return DEFAULT_COMMIT_DELAY
+    try:
+        delay = float(given)
+    except ValueError:
+        delay = -1.0
+    if not 0 <= delay <= MAX_COMMIT_DELAY:
+        raise InvalidInput(
+            "ROTATION_VIEWS_COMMIT_DELAY must be a number of seconds from 0 to "
+            f"{MAX_COMMIT_DELAY:g}, got {given!r}",
+            setting="ROTATION_VIEWS_COMMIT_DELAY",
+        )
+    return delay
 
 
 def _admit(

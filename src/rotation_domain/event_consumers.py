@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Recording
 
 from rotation_domain.consumers import ConsumerStore, Envelope, Integration, View
-from rotation_domain.inline_views import InlineViews
+from rotation_domain.inline_views import DEFAULT_COMMIT_DELAY, InlineViews
 from rotation_domain.runners import (
     PAGE_SIZE,
     REBUILD_PAGE_SIZE,
@@ -102,6 +102,7 @@ class Consumers:
         integrations: Sequence[tuple[str, Integration]] = (),
         *,
         backoff_seconds: float = 1.0,
+        views_commit_delay: float = DEFAULT_COMMIT_DELAY,
     ) -> None:
         self.app = app
         self.store = store
@@ -112,7 +113,9 @@ class Consumers:
             self._unique(view.name)
             self.views[view.name] = ViewRunner(app, store, view)
             self.plugin_of[view.name] = plugin
-        self.inline = InlineViews(app, store, list(self.views.values()))
+        self.inline = InlineViews(
+            app, store, list(self.views.values()), commit_delay=views_commit_delay
+        )
         self.state = AppStateReader(app)
         for plugin, integration in integrations:
             self._unique(integration.name)
@@ -143,6 +146,14 @@ class Consumers:
         except Exception:
             self.inline.forget()
             logger.exception("the views could not catch up")
+
+    def commit_views(self) -> None:
+        """Commit the rows the views folded after recent commands and have not committed.
+
+        Every read of a view in this process does it first, so a read right after a
+        command sees what the command changed.
+        """
+        self.inline.commit()
 
     def after_command(self, recordings: list[Recording[Any]]) -> None:
         """After a command in embedded mode: its events into the views, then integrations."""
@@ -176,6 +187,7 @@ class Consumers:
             if name not in self.views:
                 known = ", ".join(sorted(self.views)) or "none"
                 raise KeyError(f"no view is named {name!r} (known: {known})")
+        self.inline.commit()  # the views not rebuilt keep what they folded
         self.inline.forget()
         for name in names:
             self.store.reset_view(name, [name])
@@ -189,6 +201,7 @@ class Consumers:
 
     def status(self) -> list[ConsumerStatus]:
         """Every consumer's position, lag and failures."""
+        self.inline.commit()
         head = self.app.recorder.max_notification_id() or 0
         rows = []
         kinds: list[tuple[str, dict[str, ViewRunner] | dict[str, IntegrationRunner]]] = [
@@ -213,5 +226,6 @@ class Consumers:
         return rows
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Commit what the views folded, then release the store's connections."""
+        self.inline.close()
         self.store.close()

@@ -9,6 +9,9 @@ views, a view stopping on an event it will try again.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import harness
 import pytest
 import workload
 
-from rotation_domain import RotationProgram, open_program
+from rotation_domain import InvalidInput, RotationProgram, open_program
 from rotation_domain.inline_views import InlineViews
 
 
@@ -52,6 +55,7 @@ class Counting:
 
 
 def _ledger_total(program: RotationProgram) -> int:
+    program.consumers.commit_views()
     doc = program.consumers.store.reader(plugins.LEDGER).get("total")
     return 0 if doc is None else int(doc["n"])
 
@@ -158,6 +162,7 @@ def test_a_view_failing_on_a_commands_event_tries_it_again_after_the_next_comman
             status = {s.name: s for s in program.consumer_status()}
             seen.append((flaky.attempts, status[flaky.name].position, status[flaky.name].retrying))
             assert status[plugins.LEDGER].position == harness.head(program), "others went on"
+        program.consumers.commit_views()
         rows = dict(program.consumers.store.reader(flaky.name).scan())
         head = harness.head(program)
 
@@ -193,3 +198,89 @@ def test_catch_ups_from_another_thread_while_commands_run_leave_every_event_once
         assert errors == []
         assert _ledger_total(program) == harness.head(program)
         _assert_equal_to_a_rebuild(program)
+
+
+# Grouped commits (ADR 0009): folded rows wait in the process, at most the commit delay.
+
+
+def _store_positions(program: RotationProgram) -> set[int]:
+    """The views' positions as the store holds them, without committing anything first."""
+    stored = program.consumers.store.positions()
+    return {stored.get(name, 0) for name in program.consumers.views}
+
+
+def test_folded_rows_wait_for_the_delay_but_a_read_sees_the_command(tmp_path: Path) -> None:
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    settings = {"ROTATION_VIEWS_COMMIT_DELAY": "30"}
+    with open_program(_url(tmp_path), plugins=[plugin], settings=settings) as program:
+        workload.record_company(program, staff=2)
+        committed = _store_positions(program)
+        with program.acting_as(workload.CIO):
+            program.register_department("LATE", name="Late")
+        assert _store_positions(program) == committed, "not committed yet"
+        departments = {row.department for row in program.views.department_bridges()}
+        assert "LATE" in departments, "a read commits first, so it sees the command"
+        assert _store_positions(program) == {harness.head(program)}
+
+
+def test_a_delay_of_zero_commits_after_every_command(tmp_path: Path) -> None:
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    settings = {"ROTATION_VIEWS_COMMIT_DELAY": "0"}
+    url = _url(tmp_path)
+    with (
+        open_program(url, plugins=[plugin], settings=settings) as program,
+        program.acting_as(workload.CIO),
+    ):
+        for n in range(3):
+            program.register_department(f"D{n}", name=f"Department {n}")
+            assert _store_positions(program) == {harness.head(program)}
+
+
+def test_the_timer_commits_when_no_command_follows(tmp_path: Path) -> None:
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    url = _url(tmp_path)
+    settings = {"ROTATION_VIEWS_COMMIT_DELAY": "0.2"}
+    with open_program(url, plugins=[plugin], settings=settings) as program:
+        workload.record_company(program, staff=2)
+        with program.acting_as(workload.CIO):
+            program.register_department("LATE", name="Late")
+        head = harness.head(program)
+        with open_program(url, plugins=[plugin], inline=False) as other:
+            # Another process reading the file sees the command within the delay.
+            harness.wait_until(
+                lambda: {s.position for s in other.consumer_status() if s.kind == "view"} == {head},
+                timeout=5.0,
+                what="the views committed by the timer",
+            )
+        assert _ledger_total(program) == head
+
+
+def test_folded_rows_lost_with_their_process_are_folded_again(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    script = (
+        "import os, consumer_plugins as plugins, workload\n"
+        "from rotation_domain import open_program\n"
+        f"program = open_program({url!r}, plugins=[plugins.TestConsumers([plugins.LedgerView()])],"
+        " settings={'ROTATION_VIEWS_COMMIT_DELAY': '60'})\n"
+        "codes = workload.record_company(program, staff=4)\n"
+        "workload.record_rotations(program, codes)\n"
+        "os._exit(0)  # dies without closing: the folded rows are never committed\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(harness.SCRIPTS), *sys.path])}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    with open_program(url, plugins=[plugin], inline=False) as dead:
+        head = harness.head(dead)
+        assert head > 50
+        assert {s.position for s in dead.consumer_status() if s.kind == "view"} != {head}
+    with open_program(url, plugins=[plugin]) as program:
+        assert _ledger_total(program) == head, "every event once in the ledger"
+        _assert_equal_to_a_rebuild(program)
+
+
+@pytest.mark.parametrize("given", ["soon", "-1", "61", "nan"])
+def test_a_commit_delay_that_is_not_a_number_of_seconds_is_refused(
+    tmp_path: Path, given: str
+) -> None:
+    with pytest.raises(InvalidInput, match="ROTATION_VIEWS_COMMIT_DELAY must be a number"):
+        open_program(_url(tmp_path), settings={"ROTATION_VIEWS_COMMIT_DELAY": given})

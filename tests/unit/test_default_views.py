@@ -606,6 +606,7 @@ def test_a_rebuild_whose_row_cache_overflows_gives_the_same_rows(
         seed_company(program)
         story(program)
         names = list(program.consumers.views)
+        program.consumers.commit_views()
         before = {n: list(program.consumers.store.reader(n).scan()) for n in names}
         monkeypatch.setattr(runners, "ROW_CACHE_LIMIT", limit)
 

@@ -103,7 +103,8 @@ def python_script(name: str, *args: str) -> list[str]:
 
 
 def view_rows(program: RotationProgram) -> dict[str, Rows]:
-    """Every view's committed rows, by view name."""
+    """Every view's committed rows, by view name (what the program folded committed first)."""
+    program.consumers.commit_views()
     store = program.consumers.store
     return {name: list(store.reader(name).scan()) for name in program.consumers.views}
 
