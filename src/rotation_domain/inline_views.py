@@ -244,7 +244,10 @@ class InlineViews:
         """
         self._cancel_timer()
         overlays, at = self._pending, self._at
-        if overlays is None or at is None:
+        if overlays is None:
+            return
+        if at is None:  # not known where the folds lead: drop them, the catch-up redoes them
+            self._drop_pending()
             return
         base = self._committed
         last = {name: (stopped or {}).get(name, at) for name in overlays}
