@@ -356,6 +356,7 @@ def open_program(
         env.get("CIPHER_TOPIC") or os.environ.get("CIPHER_TOPIC")
     ):
         env["CIPHER_TOPIC"] = AT_REST_CIPHER_TOPIC
+    commit_delay = _commit_delay(plugin_settings(os.environ, env))  # refused before opening
     loaded = load_plugins(plugins, environ=os.environ)
     app = RotationApplication(env=env)
     make_store = cast(
@@ -373,7 +374,7 @@ def open_program(
         views,
         integrations,
         backoff_seconds=float(for_plugins.get("ROTATION_RETRY_BACKOFF_SECONDS", "1.0")),
-        views_commit_delay=_commit_delay(env),
+        views_commit_delay=commit_delay,
     )
     if inline is None:
         inline = env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres"
@@ -398,8 +399,8 @@ def open_program(
 
 
 def _commit_delay(env: Mapping[str, str]) -> float:
-    """``ROTATION_VIEWS_COMMIT_DELAY`` (settings, else the environment) in seconds."""
-    given = env.get("ROTATION_VIEWS_COMMIT_DELAY") or os.environ.get("ROTATION_VIEWS_COMMIT_DELAY")
+    """``ROTATION_VIEWS_COMMIT_DELAY`` in seconds, from the program's settings."""
+    given = env.get("ROTATION_VIEWS_COMMIT_DELAY")
     if given is None:
         return DEFAULT_COMMIT_DELAY
     try:

@@ -284,3 +284,15 @@ def test_a_commit_delay_that_is_not_a_number_of_seconds_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput, match="ROTATION_VIEWS_COMMIT_DELAY must be a number"):
         open_program(_url(tmp_path), settings={"ROTATION_VIEWS_COMMIT_DELAY": given})
+
+
+def test_the_commit_delay_is_read_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROTATION_VIEWS_COMMIT_DELAY", "0")
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    with open_program(_url(tmp_path), plugins=[plugin]) as program:
+        assert program.consumers.inline.commit_delay == 0
+        with program.acting_as(workload.CIO):
+            program.register_department("NOW", name="Now")
+        assert _store_positions(program) == {harness.head(program)}
