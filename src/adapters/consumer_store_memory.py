@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from adapters.consumer_stores import (
+    CommitsViews,
     DeliveryRow,
     Doc,
     decode_doc,
@@ -23,12 +24,12 @@ from adapters.consumer_stores import (
 from rotation_domain.consumers import PositionConflict, ViewCommit
 
 if TYPE_CHECKING:
-    from rotation_domain.consumers import Delivery, RowsReader, ViewChanges
+    from rotation_domain.consumers import Delivery, RowsReader
 
 __all__ = ["MemoryConsumerStore"]
 
 
-class MemoryConsumerStore:
+class MemoryConsumerStore(CommitsViews):
     """A `rotation_domain.consumers.ConsumerStore` held in memory; thread-safe."""
 
     def __init__(self) -> None:
@@ -50,17 +51,6 @@ class MemoryConsumerStore:
     def reader(self, view: str) -> RowsReader:
         """Read access to a view's committed rows (it sees later commits too)."""
         return _MemoryRows(self, view)
-
-    def commit_view(
-        self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
-    ) -> None:
-        """Write row changes and move the position from ``expected`` to ``position``.
-
-        Raises:
-            PositionConflict: The position is not ``expected``; nothing is written.
-            TypeError: A document is not JSON; nothing is written.
-        """
-        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
 
     def commit_views(self, commits: Sequence[ViewCommit]) -> None:
         """Do several view commits at once: all of them or none.

@@ -35,6 +35,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from adapters.consumer_stores import (
+    CommitsViews,
     Doc,
     decode_doc,
     delivery_from_row,
@@ -47,7 +48,7 @@ from rotation_domain.consumers import PositionConflict, ViewCommit
 if TYPE_CHECKING:
     from psycopg.rows import TupleRow
 
-    from rotation_domain.consumers import Delivery, RowsReader, ViewChanges
+    from rotation_domain.consumers import Delivery, RowsReader
 
 __all__ = ["OPEN_TIMEOUT", "PostgresConsumerStore", "postgres_conninfo"]
 
@@ -131,7 +132,7 @@ def _columns(rows: Sequence[tuple[str, ...]]) -> list[list[str]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-class PostgresConsumerStore:
+class PostgresConsumerStore(CommitsViews):
     """A `rotation_domain.consumers.ConsumerStore` in a PostgreSQL database.
 
     Args:
@@ -183,17 +184,6 @@ class PostgresConsumerStore:
     def reader(self, view: str) -> RowsReader:
         """Read access to a view's committed rows (it sees later commits too)."""
         return _PostgresRows(self, view)
-
-    def commit_view(
-        self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
-    ) -> None:
-        """Write row changes and move the position from ``expected`` to ``position``.
-
-        Raises:
-            PositionConflict: The position is not ``expected``; nothing is written.
-            TypeError: A document is not JSON; nothing is written.
-        """
-        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
 
     def commit_views(self, commits: Sequence[ViewCommit]) -> None:
         """Do several view commits in one transaction: all of them or none.

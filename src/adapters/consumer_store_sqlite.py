@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from adapters.consumer_stores import (
+    CommitsViews,
     Doc,
     decode_doc,
     delivery_from_row,
@@ -38,7 +39,7 @@ from adapters.consumer_stores import (
 from rotation_domain.consumers import PositionConflict, ViewCommit
 
 if TYPE_CHECKING:
-    from rotation_domain.consumers import Delivery, RowsReader, ViewChanges
+    from rotation_domain.consumers import Delivery, RowsReader
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "SQLiteConsumerStore"]
 
@@ -84,7 +85,7 @@ def _is_memory(path: str) -> bool:
     return not path or ":memory:" in path or "mode=memory" in path
 
 
-class SQLiteConsumerStore:
+class SQLiteConsumerStore(CommitsViews):
     """A `rotation_domain.consumers.ConsumerStore` in a SQLite database file.
 
     Args:
@@ -140,17 +141,6 @@ class SQLiteConsumerStore:
     def reader(self, view: str) -> RowsReader:
         """Read access to a view's committed rows (it sees later commits too)."""
         return _SQLiteRows(self, view)
-
-    def commit_view(
-        self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
-    ) -> None:
-        """Write row changes and move the position from ``expected`` to ``position``.
-
-        Raises:
-            PositionConflict: The position is not ``expected``; nothing is written.
-            TypeError: A document is not JSON; nothing is written.
-        """
-        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
 
     def commit_views(self, commits: Sequence[ViewCommit]) -> None:
         """Do several view commits in one transaction: all of them or none.

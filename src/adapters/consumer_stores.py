@@ -20,18 +20,19 @@ characters and every store orders keys as Python orders strings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from rotation_domain.consumers import Delivery
+from rotation_domain.consumers import Delivery, ViewCommit
 
 if TYPE_CHECKING:
     from rotation_domain.consumers import ConsumerStore, ViewChanges
 
 __all__ = [
+    "CommitsViews",
     "Doc",
     "DeliveryRow",
     "consumer_store_for",
@@ -53,6 +54,25 @@ _SURROGATES = range(0xD800, 0xE000)
 _MEMORY_MODULES = frozenset({"eventsourcing.popo"})
 _SQLITE_MODULES = frozenset({"eventsourcing.sqlite", "adapters.sqlite_subscription"})
 _POSTGRES_MODULES = frozenset({"eventsourcing.postgres"})
+
+
+class CommitsViews:
+    """`commit_view` as one `commit_views` of one commit: what every store does the same."""
+
+    def commit_views(self, commits: Sequence[ViewCommit]) -> None:
+        """Do several view commits in one transaction: all of them or none."""
+        raise NotImplementedError
+
+    def commit_view(
+        self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
+    ) -> None:
+        """Write row changes and move the position from ``expected`` to ``position``.
+
+        Raises:
+            PositionConflict: The position is not ``expected``; nothing is written.
+            TypeError: A document is not JSON; nothing is written.
+        """
+        self.commit_views([ViewCommit(consumer, version, changes, expected, position)])
 
 
 def consumer_store_for(settings: Mapping[str, str]) -> ConsumerStore:
