@@ -132,25 +132,35 @@ class InlineViews:
         so the next catch-up folds those events again.
         """
         with self._lock:
-            self._drop_pending()
-            self._at = None
-            self._caches = {}
+            self._forget()
+
+    def _forget(self) -> None:
+        self._drop_pending()
+        self._at = None
+        self._caches = {}
 
     def commit(self) -> None:
         """Commit the rows folded since the last commit, now (nothing when there are none).
 
         Called before the views are read, before their status is reported and when the
-        program closes. A failure is logged and the rows dropped; the next command
-        catches up from the log.
+        program closes. When another runner moved a view meanwhile, the rows are dropped
+        and the views catch up from the log instead; any other failure is logged and the
+        rows dropped, and the next command catches up from the log.
         """
         with self._lock:
             try:
                 self._commit_pending()
+            except PositionConflict:
+                logger.info("a view was moved by another runner; catching up from the log")
+                self._forget()
+                try:  # so that a read after this still sees every command before it
+                    self._catch_up()
+                except Exception:
+                    logger.exception("the views could not catch up")
+                    self._forget()
             except Exception:
                 logger.exception("the views' rows could not be committed; catching up later")
-                self._drop_pending()
-                self._at = None
-                self._caches = {}
+                self._forget()
 
     def close(self) -> None:
         """Commit what is folded and stop the commit timer."""

@@ -22,6 +22,7 @@ import workload
 
 from rotation_domain import InvalidInput, RotationProgram, open_program
 from rotation_domain.inline_views import InlineViews
+from rotation_domain.runners import catch_up_views
 
 
 @pytest.fixture(autouse=True)
@@ -296,3 +297,35 @@ def test_the_commit_delay_is_read_from_the_environment(
         with program.acting_as(workload.CIO):
             program.register_department("NOW", name="Now")
         assert _store_positions(program) == {harness.head(program)}
+
+
+def test_a_read_after_another_runner_moved_the_views_catches_up_first(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    plugin = plugins.TestConsumers([plugins.LedgerView()])
+    settings = {"ROTATION_VIEWS_COMMIT_DELAY": "30"}
+    with open_program(url, plugins=[plugin], settings=settings) as program:
+        workload.record_company(program, staff=2)
+        program.consumers.commit_views()
+        with program.acting_as(workload.CIO):
+            program.register_department("FIRST", name="Folded, not committed")
+            program.register_department("SECOND", name="Folded, not committed")
+        head = harness.head(program)
+
+        class Stop(Exception):
+            pass
+
+        def stop_after_the_first_page(done: int, total: int) -> None:
+            raise Stop
+
+        with open_program(url, plugins=[plugin], inline=False) as mover:
+            # Another runner moves every view one event on (to FIRST's), then stops.
+            runners = list(mover.consumers.views.values())
+            store = mover.consumers.store
+            with pytest.raises(Stop):
+                catch_up_views(mover.app, store, runners, stop_after_the_first_page, page_size=1)
+        assert _store_positions(program) == {head - 1}
+        departments = {row.department for row in program.views.department_bridges()}
+        assert {"FIRST", "SECOND"} <= departments, "the read caught up past the moved views"
+        assert _store_positions(program) == {head}
+        assert _ledger_total(program) == head
+        _assert_equal_to_a_rebuild(program)
