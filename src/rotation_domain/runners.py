@@ -34,6 +34,7 @@ from rotation_domain.consumers import (
 
 __all__ = [
     "PAGE_SIZE",
+    "READ_PAGE_SIZE",
     "REBUILD_PAGE_SIZE",
     "CachedRows",
     "IntegrationRunner",
@@ -59,6 +60,8 @@ the table grew (at 300,000 events, 58 ms a COMMIT of 5,000 events: half the time
 committing); pages of 50,000 made that rebuild 12-15% faster for
 about 70 MiB more memory. A rebuild that dies redoes at most one page.
 """
+READ_PAGE_SIZE = 1_000
+"""Events read from the log per query, whatever the page of a transaction."""
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a view is rebuilt."""
 
@@ -274,6 +277,29 @@ class ViewRunner(_Runner):
         return parked
 
 
+def _notifications(
+    app: Application[Any], start: int, limit: int, topics: list[str]
+) -> Iterator[Notification]:
+    """Up to ``limit`` notifications after ``start``, read `READ_PAGE_SIZE` at a time.
+
+    A transaction of views may hold many events; reading them in small pages keeps only
+    a page of notifications alive at once, which made reading the log about a third
+    faster per event than one read of 50,000 (fewer objects for the garbage collector
+    to walk while it runs).
+    """
+    read = 0
+    while read < limit:
+        wanted = min(READ_PAGE_SIZE, limit - read)
+        page = app.recorder.select_notifications(
+            start=start, limit=wanted, topics=topics, inclusive_of_start=False
+        )
+        yield from page
+        read += len(page)
+        if len(page) < wanted:
+            return
+        start = page[-1].id
+
+
 def catch_up_views(
     app: Application[Any],
     store: ConsumerStore,
@@ -284,16 +310,17 @@ def catch_up_views(
 ) -> int:
     """Bring several views up to the head of the log in one pass over it.
 
-    Each page of events is read and mapped once, folded into every view that asks for
-    its topics, and all the views' rows and positions are committed in one
-    transaction. A view that needs none of the events read still moves to the head, so
-    its lag is only what it has left to do. Returns the number of events read.
+    Each page of events (``page_size`` of them, read `READ_PAGE_SIZE` at a time) is
+    mapped once, folded into every view that asks for its topics, and all the views'
+    rows and positions are committed in one transaction. A view that needs none of the
+    events read still moves to the head, so its lag is only what it has left to do.
+    Returns the number of events read.
     """
     if not runners:
         return 0
     for runner in runners:
         runner.check_version()
-    every_topic = any(not runner.view.topics for runner in runners)
+    every_topic = [runner for runner in runners if not runner.view.topics]
     topics = [] if every_topic else sorted(set().union(*(r.view.topics for r in runners)))
     failures = {r.name: {f.position: f for f in store.failures(r.name)} for r in runners}
     total = (app.recorder.max_notification_id() or 0) if progress is not None else 0
@@ -309,24 +336,23 @@ def catch_up_views(
         stored = store.positions()
         positions = {runner.name: stored.get(runner.name, 0) for runner in active}
         start = min(positions.values())
-        page = list(
-            app.recorder.select_notifications(
-                start=start, limit=page_size, topics=topics, inclusive_of_start=False
-            )
-        )
         overlays = {runner.name: OverlayRows(caches[runner.name]) for runner in active}
         last = dict(positions)
         stopped: set[str] = set()
-        # Which views each topic goes to (views that ask for every topic get them all).
+        # Which views each topic goes to; views that ask for every topic get them all.
         wanting: dict[str, list[ViewRunner]] = {}
         for runner in active:
-            for wanted in runner.view.topics or {n.topic for n in page}:
+            for wanted in runner.view.topics:
                 wanting.setdefault(wanted, []).append(runner)
+        every = [runner for runner in active if not runner.view.topics]
         previous = start
-        for notification in page:
+        read = 0
+        for notification in _notifications(app, start, page_size, topics):
+            read += 1
             envelope: Envelope | BaseException | None = None
             position = notification.id
-            for runner in wanting.get(notification.topic, ()):
+            targets = wanting.get(notification.topic, ())
+            for runner in [*targets, *every] if every else targets:
                 name = runner.name
                 if position <= positions[name] or name in stopped:
                     continue
@@ -340,7 +366,7 @@ def catch_up_views(
                     last[name] = max(positions[name], previous)
             previous = position
             done += 1
-        reached_end = len(page) < page_size
+        reached_end = read < page_size
         for runner in active:
             if runner.name not in stopped:
                 moved = max(last[runner.name], previous)
