@@ -95,7 +95,10 @@ def select_sqlite(
     params.append(originator_id.hex)
     if lte is not None:
         params.append(lte)
-    with recorder.datastore.transaction(commit=False) as cursor:
+    # One statement on the autocommit connection is a transaction of its own: no BEGIN
+    # and ROLLBACK around it, as the datastore's `transaction()` would send.
+    datastore = recorder.datastore
+    with datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = [tuple(row) for row in cursor.fetchall()]
     return _split(originator_id, rows)

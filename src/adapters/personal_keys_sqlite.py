@@ -53,7 +53,11 @@ class SQLitePersonalKeys(PersonalKeys):
                 cursor.execute(statement)
 
     def _select_key(self, subject: Any) -> tuple[bool, bytes | None]:
-        with self.datastore.transaction(commit=False) as cursor:
+        # One statement on the autocommit connection: no BEGIN and ROLLBACK around it.
+        with (
+            self.datastore.get_connection(commit=False) as connection,
+            connection.cursor() as cursor,
+        ):
             cursor.execute(
                 "SELECT data_key FROM rotation_personal_keys WHERE subject_id = ?",
                 (str(subject),),
