@@ -7,9 +7,10 @@ events, after the insert has taken the write lock (SQLite's write transaction,
 PostgreSQL's ``EXCLUSIVE`` table lock), so the head read there is the true head and
 two writers can never chain to the same predecessor. On SQLite each insert runs two
 statements more: one ``SELECT`` of the head (in-process, no round trip) and one
-``executemany`` of the new chain entries. On PostgreSQL the events' ``INSERT`` itself
-returns the head (a ``WITH`` clause read after the table lock), so the only addition
-is the ``executemany``, sent in the same pipeline: no extra round trip.
+``executemany`` of the new chain entries. On PostgreSQL one call of a function the
+store creates (``adapters.audit_chain_postgres``) inserts the events and their chain
+entries, so a save sends its statements and its ``COMMIT`` in one pipeline and waits
+for the server once.
 
 The chain lives in a table of its own, ``<events table>_audit_chain (position PRIMARY
 KEY, hash)``, rather than in a column of the events table: eventsourcing's statements
@@ -34,11 +35,10 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -54,9 +54,16 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from adapters.aggregate_reads import SnapshotAndEvents, select_postgres, select_sqlite
+from adapters.audit_chain_postgres import (
+    CHAIN_AHEAD,
+    HEAD_MOVED,
+    call_insert_function,
+    create_insert_function,
+    insert_function_name,
+)
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
-from rotation_domain.log_head import check_expected_head
+from rotation_domain.log_head import EXPECTED_HEAD, HeadMoved, check_expected_head
 
 if TYPE_CHECKING:
     from eventsourcing.postgres import PostgresDatastore
@@ -126,6 +133,24 @@ def _check_head(head: int, first: int) -> None:
 
 
 _Row = TypeVar("_Row", bound=tuple[Any, ...])
+
+
+def _refusal(error: Exception, kwargs: Mapping[str, Any]) -> Exception | None:
+    """The `HeadMoved` or `AuditChainError` a refusal of the insert function stands for."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate not in (HEAD_MOVED, CHAIN_AHEAD):
+        return None
+    diagnostic = getattr(error, "diag", None)
+    message = str(getattr(diagnostic, "message_primary", "") or "")
+    try:
+        if sqlstate == HEAD_MOVED:
+            check_expected_head(int(message), kwargs)
+        else:
+            head, first = (int(part) for part in message.split(","))
+            _check_head(head, first)
+    except (HeadMoved, AuditChainError) as refused:
+        return refused
+    return AuditChainError(f"the insert was refused ({sqlstate}): {message}")
 
 
 def _paged(page: Callable[[int], list[_Row]]) -> Iterator[_Row]:
@@ -370,18 +395,21 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "ORDER BY originator_version LIMIT %s"
         ).format(schema, events)
         self._lock_events = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(schema, events)
-        # The insert of the events also returns the chain's head, so chaining adds no
-        # round trip: it runs after the table lock, in the same statement snapshot.
-        self.insert_events_statement = (
-            SQL(
-                "WITH audit_head AS MATERIALIZED "
-                "(SELECT position, hash FROM {0}.{1} ORDER BY position DESC LIMIT 1) "
-            ).format(schema, chain)
-            + self.insert_events_statement
-            + SQL(
-                ", (SELECT position FROM audit_head) AS audit_head_position"
-                ", (SELECT hash FROM audit_head) AS audit_head_hash"
+        # Events are inserted and chained by one function call (adapters.audit_chain_postgres).
+        self.check_identifier_length(insert_function_name(self.events_table_name))
+        self.sql_create_statements.append(
+            create_insert_function(
+                schema=datastore.schema,
+                events_table=self.events_table_name,
+                chain_table=self.chain_table_name,
+                stored_event_type=self.stored_event_type_name,
+                originator_id_type=datastore.originator_id_type,
             )
+        )
+        self._call_insert = call_insert_function(
+            schema=datastore.schema,
+            events_table=self.events_table_name,
+            stored_event_type=self.stored_event_type_name,
         )
 
     def create_table(self) -> None:
@@ -439,57 +467,37 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         """Record the events and chain them in one transaction, or record nothing.
 
-        As eventsourcing's method (pipelined, the table locked, the ids read back),
-        except that an error raised after the insert (a chain head at or past the new
-        positions, or a log head that is not ``expected_head``) rolls the transaction
-        back. eventsourcing's method keeps such an error until its transaction has
-        committed and raises it afterwards, which would leave events recorded unchained
-        by a command that was refused.
+        As eventsourcing's method (the table locked, the positions read back), but the
+        events are inserted and chained by one call of the store's insert function, and
+        the ``COMMIT`` goes in the same pipeline: one wait for the server. Given
+        ``expected_head=``, the function records only if the log's head is that position
+        (`HeadMoved` otherwise); a chain that runs past the new positions raises
+        `AuditChainError`.
         """
+        if not stored_events:
+            return []
+        events = [
+            self.construct_pg_stored_event(
+                stored.originator_id, stored.originator_version, stored.topic, stored.state
+            )
+            for stored in stored_events
+        ]
+        expected = kwargs.get(EXPECTED_HEAD)
         error: Exception | None = None
-        notification_ids: Sequence[int] | None = None
+        rows: list[Any] = []
         with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline:
+            with conn.pipeline(), conn.cursor() as curs:
                 try:
                     with conn.transaction():
-                        with conn.cursor() as curs:
-                            self._insert_events(curs, stored_events, **kwargs)
-                        if stored_events:
-                            with conn.cursor() as curs:
-                                self._insert_stored_events(curs, stored_events, **kwargs)
-                                pipeline.sync()  # a uniqueness violation is raised here
-                                notification_ids = self._fetch_ids_after_insert_events(
-                                    curs, stored_events, **kwargs
-                                )
+                        self._lock_table(curs)
+                        self._notify_channel(curs)
+                        curs.execute(self._call_insert, (events, expected))
+                    rows = curs.fetchall()
                 except Exception as raised:  # noqa: BLE001 - raised below, outside the pipeline
                     error = raised
             if error is not None:
-                raise error
-        return notification_ids
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        try:
-            rows = curs.fetchall()
-        except psycopg.ProgrammingError as error:
-            raise ProgrammingError(f"could not read the inserted events' ids: {error}") from error
-        ids = [row["notification_id"] for row in rows]
-        if not stored_events or not ids:
-            return ids
-        # Still inside the insert's transaction, which holds the EXCLUSIVE table lock.
-        head_hash = rows[0]["audit_head_hash"]
-        previous = GENESIS_HASH if head_hash is None else bytes(head_hash)
-        _check_head(rows[0]["audit_head_position"] or 0, ids[0])
-        check_expected_head(rows[0]["audit_head_position"] or 0, kwargs)
-        normalised = stored_events
-        if self.datastore.originator_id_type == "uuid":
-            normalised = [
-                stored if isinstance(stored.originator_id, UUID) else _as_uuid(stored)
-                for stored in stored_events
-            ]
-        curs.executemany(self._insert_links, _chained(previous, ids, normalised))
-        return ids
+                raise _refusal(error, kwargs) or error
+        return [next(iter(row.values())) if isinstance(row, dict) else row[0] for row in rows]
 
     def select_snapshot_and_events(
         self, snapshots: Any, originator_id: UUID, *, lte: int | None = None

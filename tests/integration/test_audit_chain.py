@@ -23,7 +23,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -38,6 +38,7 @@ from adapters.audit_chain import (
 from adapters.store_urls import settings_for_url
 from rotation_domain import RotationProgram, open_program
 from rotation_domain.audit import AggregateLog, AuditChainStore, AuditSeal, verify_chain
+from rotation_domain.log_head import EXPECTED_HEAD, HeadMoved
 
 TODAY = date(2027, 1, 1)
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -387,3 +388,103 @@ def test_each_insert_adds_its_chain_entries_in_the_same_transaction(tmp_path: Pa
         assert verify_chain(recorder.audit_chain_rows()).ok
     finally:
         datastore.close()
+
+
+# PostgreSQL inserts and chains the events in one function call (adapters.audit_chain_postgres).
+
+
+@pytest.fixture(params=["uuid", "text"])
+def postgres_recorder(
+    request: pytest.FixtureRequest,
+) -> Iterator[ChainedPostgresApplicationRecorder]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL}: {error}")
+    datastore = PostgresDatastore(
+        "test",
+        "127.0.0.1",
+        "5432",
+        "postgres",
+        "",
+        schema=schema,
+        originator_id_type=request.param,
+    )
+    try:
+        recorder = ChainedPostgresApplicationRecorder(datastore)
+        recorder.create_table()
+        yield recorder
+    finally:
+        datastore.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _raw(recorder: ChainedPostgresApplicationRecorder, statement: str) -> list[Any]:
+    schema = recorder.datastore.schema
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        cursor = conn.execute(statement.encode())
+        return cursor.fetchall() if cursor.description else []
+
+
+@pytest.mark.postgres
+def test_the_server_chains_what_the_python_verifier_expects(
+    postgres_recorder: ChainedPostgresApplicationRecorder,
+) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    ids = postgres_recorder.insert_events(
+        [
+            StoredEvent(first, 1, "rotation_domain:RotationPlanned", b'{"a":"\xc3\xa9"}'),
+            StoredEvent(first, 2, "rotation_domain:Ünïcode", b""),
+            StoredEvent(second, 1, "t", bytes(range(256))),
+        ]
+    )
+    more = postgres_recorder.insert_events([StoredEvent(second, 2, "t", b"{}")])
+    assert [*(ids or []), *(more or [])] == [1, 2, 3, 4]
+    result = verify_chain(postgres_recorder.audit_chain_rows())
+    assert result.ok, result
+
+
+@pytest.mark.postgres
+def test_a_failed_insert_on_postgres_leaves_no_event_and_no_chain_entry(
+    postgres_recorder: ChainedPostgresApplicationRecorder,
+) -> None:
+    originator = uuid.uuid4()
+    first = StoredEvent(originator, 1, "topic", b"{}")
+    postgres_recorder.insert_events([first, StoredEvent(originator, 2, "topic", b"{}")])
+    with pytest.raises(IntegrityError):
+        postgres_recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"{}"), first])
+    assert postgres_recorder.audit_chain_head() is not None
+    assert [row[0] for row in _raw(postgres_recorder, "SELECT count(*) FROM stored_events")] == [2]
+    assert verify_chain(postgres_recorder.audit_chain_rows()).ok
+
+
+@pytest.mark.postgres
+def test_a_save_expecting_another_head_records_nothing_on_postgres(
+    postgres_recorder: ChainedPostgresApplicationRecorder,
+) -> None:
+    postgres_recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"{}")])
+    with pytest.raises(HeadMoved, match="position 1, not 0"):
+        postgres_recorder.insert_events(
+            [StoredEvent(uuid.uuid4(), 1, "t", b"{}")], **{EXPECTED_HEAD: 0}
+        )
+    assert postgres_recorder.insert_events(
+        [StoredEvent(uuid.uuid4(), 1, "t", b"{}")], **{EXPECTED_HEAD: 1}
+    ) == [2]  # refused before inserting: no position was taken
+    assert verify_chain(postgres_recorder.audit_chain_rows()).ok
+
+
+@pytest.mark.postgres
+def test_a_chain_running_past_the_log_refuses_the_next_insert_on_postgres(
+    postgres_recorder: ChainedPostgresApplicationRecorder,
+) -> None:
+    postgres_recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"{}")])
+    _raw(postgres_recorder, "INSERT INTO stored_events_audit_chain VALUES (5, '\\x00')")
+    with pytest.raises(AuditChainError, match="5"):
+        postgres_recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "t", b"{}")])
+    assert [row[0] for row in _raw(postgres_recorder, "SELECT count(*) FROM stored_events")] == [1]
