@@ -20,6 +20,7 @@ characters and every store orders keys as Python orders strings.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -56,12 +57,12 @@ _SQLITE_MODULES = frozenset({"eventsourcing.sqlite", "adapters.sqlite_subscripti
 _POSTGRES_MODULES = frozenset({"eventsourcing.postgres"})
 
 
-class CommitsViews:
+class CommitsViews(abc.ABC):
     """`commit_view` as one `commit_views` of one commit: what every store does the same."""
 
+    @abc.abstractmethod
     def commit_views(self, commits: Sequence[ViewCommit]) -> None:
         """Do several view commits in one transaction: all of them or none."""
-        raise NotImplementedError
 
     def commit_view(
         self, consumer: str, version: int, changes: ViewChanges, *, expected: int, position: int
