@@ -20,6 +20,7 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from rotation_domain import gc_pause
 from rotation_domain.consumers import (
     ConsumerStore,
     Delivery,
@@ -332,73 +333,74 @@ def catch_up_views(
         r.name: CachedRows(store.reader(r.name), empty=not stored.get(r.name)) for r in active
     }
     while True:
-        head = app.recorder.max_notification_id() or 0
-        stored = store.positions()
-        positions = {runner.name: stored.get(runner.name, 0) for runner in active}
-        start = min(positions.values())
-        overlays = {runner.name: OverlayRows(caches[runner.name]) for runner in active}
-        last = dict(positions)
-        stopped: set[str] = set()
-        # Which views each topic goes to; views that ask for every topic get them all.
-        wanting: dict[str, list[ViewRunner]] = {}
-        for runner in active:
-            for wanted in runner.view.topics:
-                wanting.setdefault(wanted, []).append(runner)
-        every = [runner for runner in active if not runner.view.topics]
-        previous = start
-        read = 0
-        for notification in _notifications(app, start, page_size, topics):
-            read += 1
-            envelope: Envelope | BaseException | None = None
-            position = notification.id
-            targets = wanting.get(notification.topic, ())
-            for runner in [*targets, *every] if every else targets:
-                name = runner.name
-                if position <= positions[name] or name in stopped:
+        with gc_pause.paused():  # a page's documents are not garbage (ADR 0011)
+            head = app.recorder.max_notification_id() or 0
+            stored = store.positions()
+            positions = {runner.name: stored.get(runner.name, 0) for runner in active}
+            start = min(positions.values())
+            overlays = {runner.name: OverlayRows(caches[runner.name]) for runner in active}
+            last = dict(positions)
+            stopped: set[str] = set()
+            # Which views each topic goes to; views that ask for every topic get them all.
+            wanting: dict[str, list[ViewRunner]] = {}
+            for runner in active:
+                for wanted in runner.view.topics:
+                    wanting.setdefault(wanted, []).append(runner)
+            every = [runner for runner in active if not runner.view.topics]
+            previous = start
+            read = 0
+            for notification in _notifications(app, start, page_size, topics):
+                read += 1
+                envelope: Envelope | BaseException | None = None
+                position = notification.id
+                targets = wanting.get(notification.topic, ())
+                for runner in [*targets, *every] if every else targets:
+                    name = runner.name
+                    if position <= positions[name] or name in stopped:
+                        continue
+                    if envelope is None:
+                        try:
+                            envelope = envelope_of(app, notification)
+                        except Exception as error:  # noqa: BLE001 - a bad stored event is parked
+                            envelope = error
+                    if not runner.fold(envelope, position, overlays[name], failures[name]):
+                        stopped.add(name)
+                        last[name] = max(positions[name], previous)
+                previous = position
+                done += 1
+            reached_end = read < page_size
+            for runner in active:
+                if runner.name not in stopped:
+                    moved = max(last[runner.name], previous)
+                    last[runner.name] = max(moved, head) if reached_end else moved
+            commits = [
+                ViewCommit(
+                    runner.name,
+                    runner.view.version,
+                    {runner.name: overlays[runner.name].changes},
+                    positions[runner.name],
+                    last[runner.name],
+                )
+                for runner in active
+                if last[runner.name] != positions[runner.name]
+            ]
+            if commits:
+                try:
+                    store.commit_views(commits)
+                except PositionConflict:
+                    logger.info("a view was moved by another runner; catching up again")
+                    active = [runner for runner in active if runner.name not in stopped]
+                    if not active:
+                        return done
+                    caches = {r.name: CachedRows(store.reader(r.name), empty=False) for r in active}
                     continue
-                if envelope is None:
-                    try:
-                        envelope = envelope_of(app, notification)
-                    except Exception as error:  # noqa: BLE001 - a bad stored event is parked
-                        envelope = error
-                if not runner.fold(envelope, position, overlays[name], failures[name]):
-                    stopped.add(name)
-                    last[name] = max(positions[name], previous)
-            previous = position
-            done += 1
-        reached_end = read < page_size
-        for runner in active:
-            if runner.name not in stopped:
-                moved = max(last[runner.name], previous)
-                last[runner.name] = max(moved, head) if reached_end else moved
-        commits = [
-            ViewCommit(
-                runner.name,
-                runner.view.version,
-                {runner.name: overlays[runner.name].changes},
-                positions[runner.name],
-                last[runner.name],
-            )
-            for runner in active
-            if last[runner.name] != positions[runner.name]
-        ]
-        if commits:
-            try:
-                store.commit_views(commits)
-            except PositionConflict:
-                logger.info("a view was moved by another runner; catching up again")
-                active = [runner for runner in active if runner.name not in stopped]
-                if not active:
-                    return done
-                caches = {r.name: CachedRows(store.reader(r.name), empty=False) for r in active}
-                continue
-            for commit in commits:
-                caches[commit.consumer].committed(overlays[commit.consumer].changes)
-        if progress is not None:
-            progress(min(total, max(last.values())), total)
-        active = [runner for runner in active if runner.name not in stopped]
-        if reached_end or not active:
-            return done
+                for commit in commits:
+                    caches[commit.consumer].committed(overlays[commit.consumer].changes)
+            if progress is not None:
+                progress(min(total, max(last.values())), total)
+            active = [runner for runner in active if runner.name not in stopped]
+            if reached_end or not active:
+                return done
 
 
 class IntegrationRunner(_Runner):
