@@ -14,23 +14,17 @@ against 4.1-5.9 us for eventsourcing's method (ADR 0011).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import Notification
+
+from adapters.converter import uuid_from_text
 
 __all__ = ["select_notifications"]
 
 _new = object.__new__
 _set = object.__setattr__
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _uuid(text: str) -> UUID:
-    """The `UUID` of an originator id as stored (UUIDs are immutable: shared safely)."""
-    return UUID(text)
 
 
 def _statement(
@@ -96,7 +90,7 @@ def select_notifications(
             notification,
             "__dict__",
             {
-                "originator_id": _uuid(originator_id) if as_uuid else originator_id,
+                "originator_id": uuid_from_text(originator_id) if as_uuid else originator_id,
                 "originator_version": version,
                 "topic": topic,
                 "state": state,

@@ -11,6 +11,7 @@ The stores are ports: `adapters` implements them for memory, SQLite and PostgreS
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -39,6 +40,18 @@ ViewChanges = Mapping[str, Mapping[str, Doc | None]]
 """Per view, per row key: the new document, or None to delete the row."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _text(originator_id: UUID) -> str:
+    """An originator id as text (ids recur event after event: made once while cached)."""
+    return str(originator_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _name(topic: str) -> str:
+    """The event name at the end of a topic."""
+    return topic.rsplit(":", 1)[-1]
+
+
 @attrs.frozen
 class Envelope:
     """One recorded event as a consumer receives it.
@@ -62,8 +75,8 @@ class Envelope:
     name: str = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "originator_key", str(self.originator_id))
-        object.__setattr__(self, "name", self.topic.rsplit(":", 1)[-1])
+        object.__setattr__(self, "originator_key", _text(self.originator_id))
+        object.__setattr__(self, "name", _name(self.topic))
 
     @property
     def actor(self) -> str:
