@@ -67,7 +67,13 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.converter import make_converter
 from adapters.personal_keys import PersonalKeys
-from rotation_domain.personal_data import FORGOTTEN, ORIGINATOR, personal_fields, subject_id
+from rotation_domain.personal_data import (
+    FORGOTTEN,
+    ORIGINATOR,
+    WITHHELD,
+    personal_fields,
+    subject_id,
+)
 
 __all__ = ["CattrsMapper"]
 
@@ -311,6 +317,17 @@ class CattrsMapper(Mapper[UUID]):
             state=stored_state,
         )
 
+    def to_domain_event_withholding(
+        self, stored_event: StoredEvent, opened: frozenset[str]
+    ) -> DomainEventProtocol[UUID]:
+        """The domain event, with only the personal fields named in ``opened`` decrypted.
+
+        The others read as `WITHHELD` and are never decrypted: a consumer that does not
+        need a person's notes does not get them, and does not pay for opening them.
+        Otherwise as `to_domain_event`.
+        """
+        return self._to_domain_event(stored_event, opened)
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Convert a stored event back to the domain event (or snapshot) it came from.
 
@@ -332,6 +349,11 @@ class CattrsMapper(Mapper[UUID]):
                 structured. The message names the topic, originator id and version.
 
         """
+        return self._to_domain_event(stored_event, None)
+
+    def _to_domain_event(
+        self, stored_event: StoredEvent, opened: frozenset[str] | None
+    ) -> DomainEventProtocol[UUID]:
         topic = stored_event.topic
         codec = self._codecs_by_topic.get(topic)
         if codec is None:
@@ -350,7 +372,9 @@ class CattrsMapper(Mapper[UUID]):
                 msg = f"expected a JSON object, got {type(state).__name__}"
                 raise TypeError(msg)
             if codec.personal or codec.subject:
-                self._open_fields(codec, state, originator_id, stored_event.originator_version)
+                self._open_fields(
+                    codec, state, originator_id, stored_event.originator_version, opened
+                )
             state["originator_id"] = originator_id
             state["originator_version"] = stored_event.originator_version
             from_version = state.pop("class_version", 1)
@@ -569,17 +593,30 @@ class CattrsMapper(Mapper[UUID]):
         _seal_named(cipher, subject, aad, snapshot["state"], codec.personal)
 
     def _open_fields(
-        self, codec: _EventCodec, state: dict[str, Any], originator_id: Any, version: int
+        self,
+        codec: _EventCodec,
+        state: dict[str, Any],
+        originator_id: Any,
+        version: int,
+        opened: frozenset[str] | None = None,
     ) -> None:
-        """Open the envelopes of a stored state; learn or forget its person."""
+        """Open the envelopes of a stored state (those in ``opened``, unless None).
+
+        Also learn or forget the state's person.
+        """
         keys = self.personal_keys
         spec = codec.subject
         if keys is not None and spec and spec != ORIGINATOR and version == 1:
             keys.learn_subject(originator_id, subject_id(state[spec]))
         if codec.personal:
-            aad = _aad_prefix(originator_id, version)
+            aad: bytes | None = None
             for name, value in state.items():
                 if value.__class__ is dict and _ENVELOPE in value:
+                    if opened is not None and name not in opened:
+                        state[name] = WITHHELD
+                        continue
+                    if aad is None:
+                        aad = _aad_prefix(originator_id, version)
                     state[name] = self._open(value, aad + name.encode())
         if codec.forgets and keys is not None:
             subject = originator_id if spec == ORIGINATOR else keys.subject_of(originator_id)

@@ -53,6 +53,7 @@ from rotation_domain.improvement import Improvement
 from rotation_domain.mentorship import Mentorship
 from rotation_domain.personal_data import (
     FORGOTTEN,
+    WITHHELD,
     AlreadyForgotten,
     KeyStoreMissing,
     PersonalKeyStore,
@@ -78,6 +79,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "FORGOTTEN",
+    "WITHHELD",
     "ActorRequired",
     "AlreadyForgotten",
     "AuditSeal",

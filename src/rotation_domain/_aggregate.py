@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -12,11 +13,13 @@ __all__ = ["ProgramAggregate", "stable_id"]
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:rotation-domain")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def stable_id(kind: str, key: str) -> UUID:
     """The id of an aggregate named by a business key (a department or employee code).
 
     The same key always gives the same id, so a directory import never creates two
-    aggregates for one person.
+    aggregates for one person. Recent answers are kept (the same people and
+    departments come up command after command, and event after event in a replay).
     """
     return uuid5(_NAMESPACE, f"{kind}:{key}")
 

@@ -419,7 +419,22 @@ def _commit_delay(env: Mapping[str, str]) -> float:
 def _admit(
     plugins: Plugins, views: list[Any], integrations: list[Any]
 ) -> tuple[list[Any], list[Any]]:
-    """Drop the consumers of failed plugins, and fail a plugin whose consumer name is taken."""
+    """Drop the consumers of failed plugins, and fail a plugin whose consumer name is taken.
+
+    A plugin also fails when a view's ``personal_fields`` is not a set of field names.
+    """
+    for plugin, view in views:
+        declared = getattr(view, "personal_fields", None)
+        if declared is not None and (
+            not isinstance(declared, set | frozenset)
+            or not all(isinstance(field, str) for field in declared)
+        ):
+            plugins.failed(
+                plugin,
+                f"its view {view.name!r} gives personal_fields={declared!r}; it must be a"
+                " set of the personal field names the view reads, such as"
+                ' frozenset({"name"})',
+            )
     owner: dict[str, str] = {}
     for plugin, consumer in [*views, *integrations]:
         taken_by = owner.get(consumer.name)

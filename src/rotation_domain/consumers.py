@@ -118,6 +118,11 @@ class View(Protocol):
         name: Unique; also the name of the view's tracked position.
         version: Raise it when ``apply`` changes: the view is then rebuilt from zero.
         topics: The topics it needs (an empty set means every event).
+
+    A view may also set ``personal_fields``, a set of the personal field names
+    (``PERSONAL_FIELDS`` of the events) its ``apply`` reads: the others then reach it
+    as `WITHHELD` and are not decrypted for it. A view without the attribute gets
+    every personal field opened.
     """
 
     name: str

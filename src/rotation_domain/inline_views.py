@@ -42,6 +42,7 @@ from rotation_domain.runners import (
     ViewRunner,
     catch_up_views,
     envelope_of,
+    opened_per_topic,
 )
 
 __all__ = [
@@ -91,6 +92,7 @@ class InlineViews:
         for runner in self.runners:
             for topic in runner.view.topics:
                 self._wanting.setdefault(topic, []).append(runner)
+        self._opened, self._opened_otherwise = opened_per_topic(self.runners)
         self._at: int | None = None
         """The position every view is known to stand at, or None when not known."""
         self._caches: dict[str, CachedRows] = {}
@@ -220,7 +222,8 @@ class InlineViews:
                 if name in stopped:
                     continue
                 if envelope is None:
-                    envelope = _envelope(self.app, notification)
+                    opened = self._opened.get(notification.topic, self._opened_otherwise)
+                    envelope = _envelope(self.app, notification, opened)
                 if not runner.fold(envelope, notification.id, overlays[name], {}):
                     stopped[name] = previous
             previous = notification.id
@@ -295,9 +298,11 @@ class InlineViews:
             self._timer = None
 
 
-def _envelope(app: Application[Any], notification: Notification) -> Envelope | BaseException:
+def _envelope(
+    app: Application[Any], notification: Notification, opened: frozenset[str] | None
+) -> Envelope | BaseException:
     """The envelope of a recorded event, or the error decoding it (the view parks it)."""
     try:
-        return envelope_of(app, notification)
+        return envelope_of(app, notification, opened)
     except Exception as error:  # noqa: BLE001 - a bad stored event is parked, as in a replay
         return error

@@ -37,6 +37,7 @@ __all__ = [
     "FORGOTTEN",
     "KEY_STORE_SETTING",
     "ORIGINATOR",
+    "WITHHELD",
     "AlreadyForgotten",
     "KeyStoreMissing",
     "PersonalKeyStore",
@@ -47,6 +48,13 @@ __all__ = [
 
 FORGOTTEN: Final = "[forgotten]"
 """What a personal field reads as once its person is forgotten."""
+
+WITHHELD: Final = "[withheld]"
+"""What a personal field reads as for a view that does not declare it needs it.
+
+A view lists the personal fields it reads in ``personal_fields``; the others are not
+decrypted for it (docs/plugins.md). Views without the attribute get every field.
+"""
 
 ORIGINATOR: Final = "originator"
 """``DATA_SUBJECT`` value saying that the aggregate itself is the person."""

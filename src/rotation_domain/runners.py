@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,9 +67,19 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a view is rebuilt."""
 
 
-def envelope_of(app: Application[Any], notification: Notification) -> Envelope:
-    """Map a stored notification to the envelope consumers receive."""
-    event = app.mapper.to_domain_event(notification)
+def envelope_of(
+    app: Application[Any], notification: Notification, opened: frozenset[str] | None = None
+) -> Envelope:
+    """Map a stored notification to the envelope consumers receive.
+
+    With ``opened``, only those personal fields are decrypted and the others read as
+    `WITHHELD`, when the mapper can withhold them (``to_domain_event_withholding``).
+    """
+    withholding = None if opened is None else getattr(app.mapper, _WITHHOLDING, None)
+    if withholding is None:
+        event = app.mapper.to_domain_event(notification)
+    else:
+        event = withholding(notification, opened)
     return Envelope(
         position=notification.id,
         topic=notification.topic,
@@ -77,6 +87,40 @@ def envelope_of(app: Application[Any], notification: Notification) -> Envelope:
         originator_version=event.originator_version,
         event=event,
     )
+
+
+_WITHHOLDING = "to_domain_event_withholding"
+
+
+def personal_fields_of(view: View) -> frozenset[str] | None:
+    """The personal fields a view declares it reads, or None when it does not say (all)."""
+    declared = getattr(view, "personal_fields", None)
+    return None if declared is None else frozenset(declared)
+
+
+def opened_per_topic(
+    runners: Iterable[ViewRunner],
+) -> tuple[dict[str, frozenset[str] | None], frozenset[str] | None]:
+    """Which personal fields to decrypt for the views, per topic (None: all of them).
+
+    Returns the fields per topic some view asks for, and the fields for any other
+    topic (what the views that want every topic read). A topic wanted by a view that
+    does not declare its fields gets all of them.
+    """
+    runners = list(runners)
+    other: frozenset[str] | None = frozenset()
+    for runner in runners:
+        if not runner.view.topics:
+            other = _union(other, runner.opened)
+    opened: dict[str, frozenset[str] | None] = {}
+    for runner in runners:
+        for wanted in runner.view.topics:
+            opened[wanted] = _union(opened.get(wanted, other), runner.opened)
+    return opened, other
+
+
+def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    return None if a is None or b is None else a | b
 
 
 def _describe(error: BaseException) -> str:
@@ -226,6 +270,8 @@ class ViewRunner(_Runner):
         super().__init__(app, store)
         self.consumer = view
         self.view = view
+        self.opened = personal_fields_of(view)
+        """The personal fields the view reads (`View.personal_fields`), None for all."""
 
     def check_version(self) -> None:
         """Drop the view's rows when they were built by another version of the view."""
@@ -347,6 +393,7 @@ def catch_up_views(
                 for wanted in runner.view.topics:
                     wanting.setdefault(wanted, []).append(runner)
             every = [runner for runner in active if not runner.view.topics]
+            opened, opened_otherwise = opened_per_topic(active)
             previous = start
             read = 0
             for notification in _notifications(app, start, page_size, topics):
@@ -360,7 +407,11 @@ def catch_up_views(
                         continue
                     if envelope is None:
                         try:
-                            envelope = envelope_of(app, notification)
+                            envelope = envelope_of(
+                                app,
+                                notification,
+                                opened.get(notification.topic, opened_otherwise),
+                            )
                         except Exception as error:  # noqa: BLE001 - a bad stored event is parked
                             envelope = error
                     if not runner.fold(envelope, position, overlays[name], failures[name]):

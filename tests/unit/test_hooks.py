@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rotation_domain import NotAuthorized, PolicyViolation, RotationProgram
+from rotation_domain import WITHHELD, NotAuthorized, PolicyViolation, RotationProgram
 from rotation_domain.consumers import Envelope, Integration, Rows, RowsReader, View
 from rotation_domain.errors import CommandVetoed
 from rotation_domain.hookspecs import hookimpl
@@ -197,6 +197,93 @@ def test_rotation_views_rebuild_replays_the_log_into_one_view_or_every_view(
     assert expect_view(program, "event_counts") == before
     with pytest.raises(KeyError, match="no view is named 'nope'"):
         program.rebuild("nope")
+
+
+class PersonalNotes:
+    """A view keeping the text of each observation and the topic of each session."""
+
+    version = 1
+    topics = frozenset({"rotation_domain:ObservationRecorded", "rotation_domain:MentorSessionHeld"})
+
+    def __init__(self, name: str, personal_fields: object = None) -> None:
+        self.name = name
+        if personal_fields is not None:
+            self.personal_fields = personal_fields
+
+    def apply(self, envelope: Envelope, rows: Rows) -> None:
+        event = envelope.event
+        note = event.text if envelope.name == "ObservationRecorded" else event.topic
+        rows.put(f"{envelope.position:08d}", {"note": note})
+
+    def query(self, reader: RowsReader) -> list[str]:
+        return [doc["note"] for _, doc in reader.scan()]
+
+
+def _notes_recorded(program: RotationProgram) -> None:
+    rotation = given(program, small_company, rotation_in_progress("E1", "FIN", "M1"))[-1]
+    mentorship = program.get(rotation).mentorship_id
+    with program.acting_as("M1"):
+        program.hold_mentor_session(
+            mentorship, kind="discussion", on="2027-01-05", topic="How the close works"
+        )
+    program.record_observation(rotation, "Invoices are re-keyed by hand", actor="E1")
+
+
+@pytest.mark.parametrize(
+    ("declared", "notes", "decrypted"),
+    [
+        (frozenset(), [WITHHELD, WITHHELD], []),
+        ({"text"}, [WITHHELD, "Invoices are re-keyed by hand"], [b"text"]),
+        ({"text", "topic"}, ["How the close works", "Invoices are re-keyed by hand"], None),
+    ],
+)
+def test_rotation_views_a_view_gets_only_the_personal_fields_it_declares(
+    register_plugin: RegisterPlugin,
+    monkeypatch: pytest.MonkeyPatch,
+    declared: set[str],
+    notes: list[str],
+    decrypted: list[bytes] | None,
+) -> None:
+    program = register_plugin(ViewsPlugin(PersonalNotes("notes", declared)))
+    opened: list[bytes] = []
+    mapper: Any = program.app.mapper
+    open_envelope = mapper._open
+    monkeypatch.setattr(
+        mapper, "_open", lambda sealed, aad: opened.append(aad) or open_envelope(sealed, aad)
+    )
+    _notes_recorded(program)
+
+    assert program.views.notes() == notes
+    fields = [aad.rsplit(b":", 1)[-1] for aad in opened]
+    if decrypted is not None:  # the default views decrypt names; the notes only if asked
+        assert [field for field in fields if field in (b"text", b"topic")] == decrypted
+    program.rebuild()
+    assert program.views.notes() == notes
+
+
+def test_rotation_views_a_view_that_does_not_declare_its_personal_fields_gets_them_all(
+    register_plugin: RegisterPlugin,
+) -> None:
+    program = register_plugin(
+        ViewsPlugin(PersonalNotes("everything"), PersonalNotes("blind", frozenset()))
+    )
+    _notes_recorded(program)
+
+    expected = ["How the close works", "Invoices are re-keyed by hand"]
+    assert program.views.everything() == expected
+    assert program.views.blind() == expected  # they share the event the other needs opened
+
+
+@pytest.mark.parametrize("declared", ["text", ["text"], frozenset({1})])
+def test_rotation_views_personal_fields_that_are_not_a_set_of_names_fail_the_plugin(
+    register_plugin: RegisterPlugin, declared: object
+) -> None:
+    program = register_plugin(ViewsPlugin(PersonalNotes("notes", declared)))
+
+    info = info_of(program, "views_plugin")
+    assert info.status == "failed"
+    assert "personal_fields" in info.error
+    assert "notes" not in program.views.names()
 
 
 # ---------------------------------------------------------------- rotation_integrations

@@ -42,11 +42,14 @@ class HandlerView:
 
     Subclasses set ``name``, ``handlers`` (topic -> pure function of the envelope and the
     rows) and ``topics = frozenset(handlers)``. Events of other topics are ignored.
+    They read no personal field unless they name it in ``personal_fields``: the
+    others reach them as `WITHHELD`, never decrypted.
     """
 
     name: str = ""
     version: int = 1
     topics: frozenset[str] = frozenset()
+    personal_fields: frozenset[str] = frozenset()
     handlers: Mapping[str, Handler] = MappingProxyType({})
 
     def apply(self, envelope: Envelope, rows: Rows) -> None:

@@ -242,6 +242,7 @@ class ParticipationView(HandlerView):
 
     name = "participation"
     version = 2  # 2: forgets names and exemption reasons (EmployeeForgotten)
+    personal_fields = frozenset({"name", "reason"})  # the employee's name, the exemption's
     handlers = MappingProxyType(_HANDLERS)
     topics = frozenset(_HANDLERS)
 
