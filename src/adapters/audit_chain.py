@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -205,6 +207,10 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
         # Set before the base initialiser, which builds the create-table statements.
         self.chain_table_name = chain_table_name(events_table_name)
         super().__init__(datastore, events_table_name, poll_interval=poll_interval)
+        self._known_head: tuple[int, bytes] | None = None
+        """A chain entry this recorder committed (position, hash): the head, unless
+        someone wrote after it."""
+        self._inserting = threading.local()
         chain, events = self.chain_table_name, self.events_table_name
         self._select_head = f"SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1"
         self._insert_links = f"INSERT INTO {chain} (position, hash) VALUES (?, ?)"
@@ -254,20 +260,49 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
                 c.executemany(self._insert_links, links)
                 after = page[-1][0]
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert and chain the events in one transaction; remember the new chain head."""
+        self._inserting.head = None
+        ids = super().insert_events(stored_events, **kwargs)
+        committed = self._inserting.head
+        if committed is not None:  # a fact from now on: chain entries never change
+            self._known_head = committed
+        return ids
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if not stored_events or not ids:
             return ids
-        # The insert above holds the write lock, so this is the head no one else moves.
+        # The insert above holds the write lock: no one else moves the head meanwhile.
+        # When this recorder committed the entry just before the new events, the head is
+        # known without asking (no one else wrote in between: the log gave the next
+        # position); otherwise it is read.
+        known = self._known_head
+        if known is not None and known[0] == ids[0] - 1:
+            head, previous = known
+        else:
+            head, previous = self._read_head(c)
+            _check_head(head, ids[0])
+        check_expected_head(head, kwargs)
+        links = _chained(previous, ids, stored_events)
+        try:
+            c.executemany(self._insert_links, links)
+        except sqlite3.IntegrityError:
+            # An entry already holds one of the positions: the chain runs past the log.
+            _check_head(self._read_head(c)[0], ids[0])
+            raise
+        self._inserting.head = links[-1]
+        return ids
+
+    def _read_head(self, c: SQLiteCursor) -> tuple[int, bytes]:
+        """The chain's last entry (position 0 and the genesis hash while it is empty)."""
         c.execute(self._select_head)
         head = c.fetchone()
-        previous = GENESIS_HASH if head is None else bytes(head[1])
-        _check_head(0 if head is None else head[0], ids[0])
-        check_expected_head(0 if head is None else head[0], kwargs)
-        c.executemany(self._insert_links, _chained(previous, ids, stored_events))
-        return ids
+        return (0, GENESIS_HASH) if head is None else (int(head[0]), bytes(head[1]))
 
     def select_snapshot_and_events(
         self, snapshots: Any, originator_id: UUID, *, lte: int | None = None

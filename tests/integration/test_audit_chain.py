@@ -390,6 +390,61 @@ def test_each_insert_adds_its_chain_entries_in_the_same_transaction(tmp_path: Pa
         datastore.close()
 
 
+def _event(version: int = 1) -> StoredEvent:
+    return StoredEvent(uuid.uuid4(), version, "topic", f'{{"v": {version}}}'.encode())
+
+
+def test_a_recorder_reads_the_head_only_when_another_may_have_moved_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    datastore = SQLiteDatastore(db_name=str(tmp_path / "head.db"))
+    try:
+        ours = ChainedSQLiteApplicationRecorder(datastore)
+        ours.create_table()
+        other = ChainedSQLiteApplicationRecorder(datastore)  # as another process would
+        reads: list[int] = []
+        read_head = ours._read_head
+        monkeypatch.setattr(ours, "_read_head", lambda c: reads.append(1) or read_head(c))
+
+        ours.insert_events([_event()])
+        ours.insert_events([_event(), _event()])
+        ours.insert_events([_event()])
+        assert len(reads) == 1, "the head it committed last is the head"
+        other.insert_events([_event()])
+        ours.insert_events([_event()])
+        assert len(reads) == 2, "another recorder wrote in between: the head is read again"
+        with pytest.raises(Exception, match=r"UNIQUE|unique|Integrity"):
+            ours.insert_events([_event(), StoredEvent(uuid.uuid4(), 1, "t", b"{}")] * 2)
+        ours.insert_events([_event()])
+
+        result = verify_chain(ours.audit_chain_rows())
+        assert result.ok
+        assert (result.checked, result.head_position) == (7, 7)
+    finally:
+        datastore.close()
+
+
+def test_a_chain_entry_planted_past_the_log_is_refused_even_with_the_head_known(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "planted.db"
+    datastore = SQLiteDatastore(db_name=str(path))
+    try:
+        recorder = ChainedSQLiteApplicationRecorder(datastore)
+        recorder.create_table()
+        recorder.insert_events([_event(), _event()])
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                f"INSERT INTO {recorder.chain_table_name} (position, hash) VALUES (3, ?)",
+                (b"x" * 32,),
+            )
+        with pytest.raises(AuditChainError, match="position 3"):
+            recorder.insert_events([_event()])
+        assert recorder.max_notification_id() == 2, "nothing was recorded"
+    finally:
+        datastore.close()
+
+
 # PostgreSQL inserts and chains the events in one function call (adapters.audit_chain_postgres).
 
 
