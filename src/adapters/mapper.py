@@ -600,9 +600,10 @@ class CattrsMapper(Mapper[UUID]):
         version: int,
         opened: frozenset[str] | None = None,
     ) -> None:
-        """Open the envelopes of a stored state (those in ``opened``, unless None).
+        """Open the envelopes of a stored state; learn or forget its person.
 
-        Also learn or forget the state's person.
+        With ``opened``, the personal fields not named in it read as `WITHHELD`, sealed
+        or not, and only the others are opened.
         """
         keys = self.personal_keys
         spec = codec.subject
@@ -611,10 +612,12 @@ class CattrsMapper(Mapper[UUID]):
         if codec.personal:
             aad: bytes | None = None
             for name, value in state.items():
-                if value.__class__ is dict and _ENVELOPE in value:
-                    if opened is not None and name not in opened:
+                sealed = value.__class__ is dict and _ENVELOPE in value
+                if opened is not None and name not in opened:
+                    if sealed or name in codec.personal:  # stored plain: withheld all the same
                         state[name] = WITHHELD
-                        continue
+                    continue
+                if sealed:
                     if aad is None:
                         aad = _aad_prefix(originator_id, version)
                     state[name] = self._open(value, aad + name.encode())
