@@ -40,7 +40,7 @@ ViewChanges = Mapping[str, Mapping[str, Doc | None]]
 """Per view, per row key: the new document, or None to delete the row."""
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 12)
 def _text(originator_id: UUID) -> str:
     """An originator id as text (ids recur event after event: made once while cached)."""
     return str(originator_id)
