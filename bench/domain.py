@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
-from bench.baseline import BaselineApplication, Tick
+from bench.isolation import BaselineSaver
 from bench.seeding import BulkSeeder, Company
 from bench.stores import FreshStore
 from rotation_domain import RotationProgram, open_program
@@ -287,12 +287,14 @@ def measure_interleaved(
     lives: int,
     settings: dict[str, str] | None = None,
 ) -> InterleavedSample:
-    """Time ``lives`` lives, each followed by as many bare saves as it has commands."""
+    """Time ``lives`` lives, each followed by as many bare saves as it has commands.
+
+    The bare saves run in a process of their own (`bench.isolation.BaselineSaver`), which
+    warms up as `baseline_saves_per_second` does, while this one waits.
+    """
     program, every = prepare(store, lives, settings)
-    baseline = BaselineApplication(env=baseline_store.baseline_env)
+    baseline = BaselineSaver(baseline_store)
     try:
-        for n in range(20):  # the baseline's warm-up, as `baseline_saves_per_second` does
-            baseline.save(Tick(n=n))
         sample = InterleavedSample(0, 0.0, 0, 0.0)
         with program.acting_as(ACTOR):
             gc.collect()
@@ -303,10 +305,7 @@ def measure_interleaved(
                     call()
                 sample.command_seconds += time.perf_counter() - started
                 sample.commands += len(calls)
-                started = time.perf_counter()
-                for n in range(len(calls)):
-                    baseline.save(Tick(n=n))
-                sample.save_seconds += time.perf_counter() - started
+                sample.save_seconds += baseline.saves(len(calls))
                 sample.saves += len(calls)
     finally:
         baseline.close()

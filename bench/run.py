@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.baseline import baseline_saves_per_second
 from bench.domain import measure_interleaved, measure_kinds, measure_mix
+from bench.isolation import in_fresh_process
 from bench.load import SeededStore, measure_loads, seed_store
 from bench.machine import machine_info, source_revision
 from bench.report import StoreSamples, markdown, print_report, summarise
@@ -141,7 +142,9 @@ def _measure(
                 f"[{rep}/{params.repetitions}] {kind.name}: baseline, kinds, mix, interleaved"
             )
             with kind.fresh("baseline") as store:
-                sample.baseline.append(baseline_saves_per_second(store, params.baseline_saves))
+                sample.baseline.append(
+                    in_fresh_process(baseline_saves_per_second, store, params.baseline_saves)
+                )
             with kind.fresh("kinds") as store:
                 sample.kinds.append(measure_kinds(store, params.lives, settings))
             with kind.fresh("mix") as store:

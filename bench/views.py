@@ -57,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eventsourcing.domain import Aggregate, event
 
 from bench.baseline import BaselineApplication
+from bench.isolation import in_fresh_process
 from bench.machine import machine_info, source_revision
 from bench.stores import FreshStore, SQLiteStores
 from rotation_domain import (
@@ -936,8 +937,14 @@ def row_sizes(url: str) -> dict[str, Any]:
 _PROFILE_PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("whole rebuild", (("event_consumers.py", "rebuild"),)),
     ("reset_view (delete old rows)", (("consumer_store_sqlite.py", "reset_view"),)),
-    ("read the log (select_notifications)", (("sqlite.py", "select_notifications"),)),
-    ("map to events (mapper.to_domain_event)", (("mapper.py", "to_domain_event"),)),
+    (
+        "read the log (select_notifications)",
+        (("sqlite.py", "select_notifications"), ("sqlite_log_reads.py", "select_notifications")),
+    ),
+    (
+        "map to events (mapper)",
+        (("mapper.py", "to_domain_event"), ("mapper.py", "to_domain_event_withholding")),
+    ),
     ("views' apply (fold), incl. row reads", (("runners.py", "fold"),)),
     ("  row reads from SQLite (_SQLiteRows.get)", (("consumer_store_sqlite.py", "get"),)),
     ("    of which JSON decode (decode_doc)", (("consumer_stores.py", "decode_doc"),)),
@@ -1065,12 +1072,12 @@ def measure(
             scans: list[float] = []
             ratios: list[float] = []
             for rep in range(1, repetitions + 1):
-                count, seconds = scan_baseline(bare_store)
+                count, seconds = in_fresh_process(scan_baseline, bare_store)
                 if count != stats.events:
                     raise RuntimeError(f"the baseline scanned {count} events, not {stats.events}")
                 scans.append(count / seconds)
                 _progress(f"[{rep}/{repetitions}] baseline scan: {scans[-1]:,.0f} ev/s")
-                sample = rebuild_once(program_store.url)
+                sample = in_fresh_process(rebuild_once, program_store.url)
                 rebuilds.append(sample)
                 _progress(
                     f"[{rep}/{repetitions}] rebuild: {sample.seconds:.1f} s, "
@@ -1078,11 +1085,11 @@ def measure(
                     f"{sample.rows_after:,} after)"
                 )
                 ratios.append(sample.rate / scans[-1])
-            count, seconds = scan_baseline(bare_store)
+            count, seconds = in_fresh_process(scan_baseline, bare_store)
             scans.append(count / seconds)
             _progress(f"baseline scan: {scans[-1]:,.0f} ev/s")
-            ceiling = ceiling_once(program_store.url)
-            count, seconds = scan_baseline(bare_store)
+            ceiling = in_fresh_process(ceiling_once, program_store.url)
+            count, seconds = in_fresh_process(scan_baseline, bare_store)
             ceiling_scan = count / seconds
             _progress(
                 f"rebuild with views doing nothing: {ceiling.rate:,.0f} ev/s "
