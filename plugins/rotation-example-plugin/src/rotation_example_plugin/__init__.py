@@ -46,6 +46,7 @@ class ObservationsByDepartment:
     name = "observations_by_department"
     version = 1
     topics = frozenset({_PLANNED, _OBSERVED})
+    personal_fields = frozenset({"text"})  # the observation's text; nothing else personal
 
     def apply(self, envelope: Envelope, rows: Rows) -> None:
         """Remember a rotation's host, or file an observation under it."""
