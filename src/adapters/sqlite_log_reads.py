@@ -25,6 +25,9 @@ __all__ = ["select_notifications"]
 
 _new = object.__new__
 _set = object.__setattr__
+_SET_AT_ONCE = "__slots__" not in vars(Notification)
+"""Whether a `Notification` keeps its fields in a ``__dict__`` (eventsourcing 9.5 does);
+if a later version gave it slots, each is made through its initialiser instead."""
 
 
 def _statement(
@@ -85,17 +88,17 @@ def select_notifications(
     notifications: list[Notification] = []
     append = notifications.append
     for position, originator_id, version, topic, state in rows:
-        notification = _new(Notification)
-        _set(
-            notification,
-            "__dict__",
-            {
-                "originator_id": uuid_from_text(originator_id) if as_uuid else originator_id,
-                "originator_version": version,
-                "topic": topic,
-                "state": state,
-                "id": position,
-            },
-        )
+        fields = {
+            "originator_id": uuid_from_text(originator_id) if as_uuid else originator_id,
+            "originator_version": version,
+            "topic": topic,
+            "state": state,
+            "id": position,
+        }
+        if _SET_AT_ONCE:
+            notification = _new(Notification)
+            _set(notification, "__dict__", fields)
+        else:  # pragma: no cover - eventsourcing 9.5's Notification has no slots
+            notification = Notification(**fields)
         append(notification)
     return notifications
