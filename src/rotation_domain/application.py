@@ -45,6 +45,7 @@ from rotation_domain.rotation import Rotation
 from rotation_domain.runners import Progress
 from rotation_domain.values import Policy
 from rotation_domain.view_queries import ViewQueries
+from rotation_domain.withholding import declaration_problem
 
 __all__ = ["DEFAULT_STORE", "RotationApplication", "RotationProgram", "open_program"]
 
@@ -424,17 +425,9 @@ def _admit(
     A plugin also fails when a view's ``personal_fields`` is not a set of field names.
     """
     for plugin, view in views:
-        declared = getattr(view, "personal_fields", None)
-        if declared is not None and (
-            not isinstance(declared, set | frozenset)
-            or not all(isinstance(field, str) for field in declared)
-        ):
-            plugins.failed(
-                plugin,
-                f"its view {view.name!r} gives personal_fields={declared!r}; it must be a"
-                " set of the personal field names the view reads, such as"
-                ' frozenset({"name"})',
-            )
+        problem = declaration_problem(view)
+        if problem is not None:
+            plugins.failed(plugin, problem)
     owner: dict[str, str] = {}
     for plugin, consumer in [*views, *integrations]:
         taken_by = owner.get(consumer.name)

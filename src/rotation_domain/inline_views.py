@@ -42,8 +42,8 @@ from rotation_domain.runners import (
     ViewRunner,
     catch_up_views,
     envelope_of,
-    opened_per_topic,
 )
+from rotation_domain.withholding import opened_per_topic
 
 __all__ = [
     "COMMIT_EVERY",
@@ -92,7 +92,7 @@ class InlineViews:
         for runner in self.runners:
             for topic in runner.view.topics:
                 self._wanting.setdefault(topic, []).append(runner)
-        self._opened, self._opened_otherwise = opened_per_topic(self.runners)
+        self._opened, self._opened_otherwise = opened_per_topic(r.view for r in self.runners)
         self._at: int | None = None
         """The position every view is known to stand at, or None when not known."""
         self._caches: dict[str, CachedRows] = {}

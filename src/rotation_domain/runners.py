@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from rotation_domain.consumers import (
     View,
     ViewCommit,
 )
+from rotation_domain.withholding import opened_per_topic
 
 __all__ = [
     "PAGE_SIZE",
@@ -90,37 +91,6 @@ def envelope_of(
 
 
 _WITHHOLDING = "to_domain_event_withholding"
-
-
-def personal_fields_of(view: View) -> frozenset[str] | None:
-    """The personal fields a view declares it reads, or None when it does not say (all)."""
-    declared = getattr(view, "personal_fields", None)
-    return None if declared is None else frozenset(declared)
-
-
-def opened_per_topic(
-    runners: Iterable[ViewRunner],
-) -> tuple[dict[str, frozenset[str] | None], frozenset[str] | None]:
-    """Which personal fields to decrypt for the views, per topic (None: all of them).
-
-    Returns the fields per topic some view asks for, and the fields for any other
-    topic (what the views that want every topic read). A topic wanted by a view that
-    does not declare its fields gets all of them.
-    """
-    runners = list(runners)
-    other: frozenset[str] | None = frozenset()
-    for runner in runners:
-        if not runner.view.topics:
-            other = _union(other, runner.opened)
-    opened: dict[str, frozenset[str] | None] = {}
-    for runner in runners:
-        for wanted in runner.view.topics:
-            opened[wanted] = _union(opened.get(wanted, other), runner.opened)
-    return opened, other
-
-
-def _union(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
-    return None if a is None or b is None else a | b
 
 
 def _describe(error: BaseException) -> str:
@@ -270,8 +240,6 @@ class ViewRunner(_Runner):
         super().__init__(app, store)
         self.consumer = view
         self.view = view
-        self.opened = personal_fields_of(view)
-        """The personal fields the view reads (`View.personal_fields`), None for all."""
 
     def check_version(self) -> None:
         """Drop the view's rows when they were built by another version of the view."""
@@ -393,7 +361,7 @@ def catch_up_views(
                 for wanted in runner.view.topics:
                     wanting.setdefault(wanted, []).append(runner)
             every = [runner for runner in active if not runner.view.topics]
-            opened, opened_otherwise = opened_per_topic(active)
+            opened, opened_otherwise = opened_per_topic(r.view for r in active)
             previous = start
             read = 0
             for notification in _notifications(app, start, page_size, topics):
