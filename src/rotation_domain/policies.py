@@ -1,9 +1,8 @@
-"""Pure rule functions the aggregates call: R2 and the caps of R9, counted per day."""
+"""Pure rule functions the aggregates call: R2 and the caps of R9, counted by a sweep over days."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from rotation_domain.errors import (
 )
 from rotation_domain.values import DateRange, Immutable, Policy
 
-__all__ = ["Booking", "check_caps", "check_length"]
+__all__ = ["Booking", "check_caps", "check_length", "first_over"]
 
 
 @attrs.frozen
@@ -83,24 +82,24 @@ def check_caps(
                 other_rotation=booking.rotation_id,
                 day=first_day,
             )
-    # Count per day by ordinal numbers: cheap enough to run on every booking.
+    # Each cap is a sweep over the bookings' first and last days, clipped to the window:
+    # O(n log n) in the bookings, whatever their length (ADR 0002, "Counting the caps").
     first, last = window.start.toordinal(), window.end.toordinal()
-    away: Counter[int] = Counter()
-    guests: Counter[int] = Counter()
-    mentees: Counter[int] = Counter()
+    away: list[tuple[int, int]] = []
+    guests: list[tuple[int, int]] = []
+    mentees: list[tuple[int, int]] = []
     for booking in relevant:
-        start = max(booking.period.start.toordinal(), first)
-        end = min(booking.period.end.toordinal(), last)
-        days_shared = range(start, end + 1)
-        away.update(days_shared)
-        if booking.host_department == candidate.host_department:
-            guests.update(days_shared)
+        span = (
+            max(booking.period.start.toordinal(), first),
+            min(booking.period.end.toordinal(), last),
+        )
+        if not mentor_only:
+            away.append(span)
+            if booking.host_department == candidate.host_department:
+                guests.append(span)
         if candidate.mentor is not None and booking.mentor == candidate.mentor:
-            mentees.update(days_shared)
-    if mentor_only:
-        away.clear()
-        guests.clear()
-    _first_over(
+            mentees.append(span)
+    _refuse_first_over(
         away,
         policy.max_concurrent,
         lambda day, n: CapacityExceeded(
@@ -111,7 +110,7 @@ def check_caps(
             max_concurrent=policy.max_concurrent,
         ),
     )
-    _first_over(
+    _refuse_first_over(
         guests,
         policy.max_guests_per_department,
         lambda day, n: HostDepartmentFull(
@@ -123,7 +122,7 @@ def check_caps(
             max_guests_per_department=policy.max_guests_per_department,
         ),
     )
-    _first_over(
+    _refuse_first_over(
         mentees,
         policy.max_mentees_per_mentor,
         lambda day, n: MentorUnavailable(
@@ -137,15 +136,39 @@ def check_caps(
     )
 
 
-def _first_over(
-    counts: Counter[int],
+def first_over(spans: Sequence[tuple[int, int]], cap: int) -> tuple[int, int] | None:
+    """The first day on which at least ``cap`` of the spans overlap, and how many do.
+
+    Args:
+        spans: ``(first, last)`` day ordinals, both included, with ``first <= last``.
+        cap: The count that is already too many for one more.
+
+    Returns:
+        ``(day, count)`` for the earliest such day, or None when no day reaches ``cap``.
+    """
+    if not spans or len(spans) < cap:
+        return None
+    changes: dict[int, int] = {}
+    for start, end in spans:
+        changes[start] = changes.get(start, 0) + 1
+        changes[end + 1] = changes.get(end + 1, 0) - 1
+    count = 0
+    for day in sorted(changes):
+        count += changes[day]
+        if count >= cap:
+            return day, count
+    return None
+
+
+def _refuse_first_over(
+    spans: Sequence[tuple[int, int]],
     cap: int,
     error: Callable[[date, int], Exception],
 ) -> None:
-    over = [day for day, count in counts.items() if count >= cap]
-    if over:
-        day = min(over)
-        raise error(date.fromordinal(day), counts[day])
+    found = first_over(spans, cap)
+    if found is not None:
+        day, count = found
+        raise error(date.fromordinal(day), count)
 
 
 def _intersection(a: DateRange, b: DateRange) -> DateRange | None:
