@@ -6,6 +6,11 @@ the audit-chained recorders (`adapters.audit_chain`) answer both in one statemen
 instead, when the snapshots live in the same database, through
 ``select_snapshot_and_events``, which `rotation_domain._repository.ProgramRepository`
 uses when the recorder has it.
+
+The same statement also reads the personal data key row of the aggregate's own id when
+the key store keeps its keys in that database and has not cached that key: an
+employee's events seal the employee's data with the employee's own key, so loading an
+employee not seen for a while would otherwise cost a second round trip, the key's.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
+from adapters.personal_keys import KEYS_TABLE, PersonalKeys
+
 __all__ = ["SnapshotAndEvents", "select_postgres", "select_sqlite"]
 
 SnapshotAndEvents = tuple[StoredEvent | None, list[StoredEvent]]
 """The latest snapshot (None when there is none) and the events after its version."""
+
+_KEY_ROW = 2
+"""The kind of the row that holds the aggregate id's personal data key, if it has one."""
 
 _SQLITE = """
 WITH snap AS (
@@ -32,9 +42,12 @@ SELECT 0, originator_version, topic, state FROM snap
 UNION ALL
 SELECT 1, originator_version, topic, state FROM {events}
 WHERE originator_id = ?
-  AND originator_version > COALESCE((SELECT originator_version FROM snap), 0){event_upto}
+  AND originator_version > COALESCE((SELECT originator_version FROM snap), 0){event_upto}{key}
 ORDER BY 1, 2
 """
+_SQLITE_KEY = f"""
+UNION ALL
+SELECT {_KEY_ROW}, 0, '', data_key FROM {KEYS_TABLE} WHERE subject_id = ?"""
 
 _POSTGRES = """
 WITH snap AS (
@@ -45,26 +58,45 @@ SELECT 0 AS kind, originator_version, topic, state FROM snap
 UNION ALL
 SELECT 1 AS kind, originator_version, topic, state FROM {schema}.{events}
 WHERE originator_id = %(id)s
-  AND originator_version > COALESCE((SELECT originator_version FROM snap), 0){event_upto}
+  AND originator_version > COALESCE((SELECT originator_version FROM snap), 0){event_upto}{key}
 ORDER BY 1, 2
 """
+_POSTGRES_KEY = f"""
+UNION ALL
+SELECT {_KEY_ROW} AS kind, 0 AS originator_version, '' AS topic, data_key AS state
+FROM {{schema}}.{{keys}} WHERE subject_id = %(id)s"""
 
 
-def _split(originator_id: UUID, rows: list[tuple[int, int, str, bytes]]) -> SnapshotAndEvents:
+def _split(
+    originator_id: UUID, rows: list[tuple[int, int, str, bytes | None]], keys: Any
+) -> SnapshotAndEvents:
+    """The snapshot and events of the rows; a key row read with them goes to ``keys``."""
     snapshot: StoredEvent | None = None
     events: list[StoredEvent] = []
     for kind, version, topic, state in rows:
+        if kind == _KEY_ROW:
+            keys.accept(str(originator_id), None if state is None else bytes(state))
+            continue
         stored = StoredEvent(
             originator_id=originator_id,
             originator_version=int(version),
             topic=str(topic),
-            state=bytes(state),
+            state=bytes(state or b""),
         )
         if kind == 0:
             snapshot = stored
         else:
             events.append(stored)
     return snapshot, events
+
+
+def _keys_wanted(recorder: Any, keys: Any, originator_id: UUID) -> bool:
+    """Whether to read the id's key row too: the keys live here and that key is not cached."""
+    return (
+        isinstance(keys, PersonalKeys)
+        and getattr(keys, "datastore", None) is recorder.datastore
+        and keys.wants(str(originator_id))
+    )
 
 
 def _snapshots_table(recorder: Any, snapshots: Any) -> str | None:
@@ -76,18 +108,29 @@ def _snapshots_table(recorder: Any, snapshots: Any) -> str | None:
 
 
 def select_sqlite(
-    recorder: Any, snapshots: Any, originator_id: UUID, *, lte: int | None = None
+    recorder: Any,
+    snapshots: Any,
+    originator_id: UUID,
+    *,
+    lte: int | None = None,
+    keys: PersonalKeys | None = None,
 ) -> SnapshotAndEvents | None:
-    """One query on a SQLite recorder; None when its snapshots are kept elsewhere."""
+    """One query on a SQLite recorder; None when its snapshots are kept elsewhere.
+
+    With ``keys`` (the program's key store), the id's key row is read in the same query
+    when the store keeps it in this database and has not cached it.
+    """
     table = _snapshots_table(recorder, snapshots)
     if table is None or not isinstance(recorder.datastore, SQLiteDatastore):
         return None
     upto = "" if lte is None else " AND originator_version <= ?"
+    with_key = _keys_wanted(recorder, keys, originator_id)
     statement = _SQLITE.format(
         snapshots=table,
         events=recorder.events_table_name,
         snapshot_upto=upto,
         event_upto=upto,
+        key=_SQLITE_KEY if with_key else "",
     )
     params: list[Any] = [originator_id.hex]
     if lte is not None:
@@ -95,19 +138,30 @@ def select_sqlite(
     params.append(originator_id.hex)
     if lte is not None:
         params.append(lte)
+    if with_key:
+        params.append(str(originator_id))  # the key store keeps ids as text
     # One statement on the autocommit connection is a transaction of its own: no BEGIN
     # and ROLLBACK around it, as the datastore's `transaction()` would send.
     datastore = recorder.datastore
     with datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = [tuple(row) for row in cursor.fetchall()]
-    return _split(originator_id, rows)
+    return _split(originator_id, rows, keys)
 
 
 def select_postgres(
-    recorder: Any, snapshots: Any, originator_id: UUID, *, lte: int | None = None
+    recorder: Any,
+    snapshots: Any,
+    originator_id: UUID,
+    *,
+    lte: int | None = None,
+    keys: PersonalKeys | None = None,
 ) -> SnapshotAndEvents | None:
-    """One round trip on a PostgreSQL recorder; None when its snapshots are kept elsewhere."""
+    """One round trip on a PostgreSQL recorder; None when its snapshots are kept elsewhere.
+
+    With ``keys`` (the program's key store), the id's key row is read in the same round
+    trip when the store keeps it in this schema and has not cached it.
+    """
     table = _snapshots_table(recorder, snapshots)
     datastore = recorder.datastore
     if table is None or not isinstance(datastore, PostgresDatastore):
@@ -115,6 +169,7 @@ def select_postgres(
     if datastore.originator_id_type != "uuid":  # ids kept as text: eventsourcing's two queries
         return None
     upto = "" if lte is None else " AND originator_version <= %(lte)s"
+    with_key = _keys_wanted(recorder, keys, originator_id)
     statement: Composed = SQL(
         _POSTGRES.format(
             schema="{schema}",
@@ -122,11 +177,13 @@ def select_postgres(
             events="{events}",
             snapshot_upto=upto,
             event_upto=upto,
+            key=_POSTGRES_KEY if with_key else "",
         )
     ).format(
         schema=Identifier(datastore.schema),
         snapshots=Identifier(table),
         events=Identifier(recorder.events_table_name),
+        keys=Identifier(KEYS_TABLE),
     )
     params: dict[str, Any] = {"id": originator_id, "lte": lte}
     with datastore.get_connection() as connection, connection.cursor() as cursor:
@@ -135,4 +192,4 @@ def select_postgres(
             (row["kind"], row["originator_version"], row["topic"], row["state"])
             for row in cursor.fetchall()
         ]
-    return _split(originator_id, rows)
+    return _split(originator_id, rows, keys)

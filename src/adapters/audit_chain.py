@@ -63,6 +63,7 @@ from adapters.audit_chain_postgres import (
     create_insert_function,
     insert_function_name,
 )
+from adapters.personal_keys import PersonalKeys
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
 from rotation_domain.log_head import EXPECTED_HEAD, HeadMoved, check_expected_head
@@ -185,7 +186,21 @@ def _merged(
             link = next(chain, None)
 
 
-class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
+class _ReadsKeysWithEvents:
+    """A recorder that reads an aggregate's own personal data key with its events.
+
+    The program gives it its key store (`use_personal_keys`); loads then read the key
+    row of the aggregate's id in the same statement (``adapters.aggregate_reads``).
+    """
+
+    _personal_keys: PersonalKeys | None = None
+
+    def use_personal_keys(self, keys: PersonalKeys) -> None:
+        """Read the keys ``keys`` keeps in this recorder's database along with the events."""
+        self._personal_keys = keys
+
+
+class ChainedSQLiteApplicationRecorder(_ReadsKeysWithEvents, PollingSQLiteApplicationRecorder):
     """The polling SQLite application recorder, keeping the audit chain.
 
     Select it with ``APPLICATION_RECORDER_TOPIC=`` its topic,
@@ -311,7 +326,7 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
 
         None when the snapshot recorder keeps them in another database.
         """
-        return select_sqlite(self, snapshots, originator_id, lte=lte)
+        return select_sqlite(self, snapshots, originator_id, lte=lte, keys=self._personal_keys)
 
     # The port AuditChainStore.
 
@@ -367,7 +382,7 @@ class ChainedSQLiteApplicationRecorder(PollingSQLiteApplicationRecorder):
             ]
 
 
-class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL application recorder, keeping the audit chain.
 
     Select it with ``APPLICATION_RECORDER_TOPIC=`` its topic,
@@ -541,7 +556,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
 
         None when the snapshot recorder keeps them in another database.
         """
-        return select_postgres(self, snapshots, originator_id, lte=lte)
+        return select_postgres(self, snapshots, originator_id, lte=lte, keys=self._personal_keys)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Cursor[DictRow]]:

@@ -27,12 +27,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, cast
 from uuid import UUID
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from rotation_domain.personal_data import PersonalKeyStore
 
 __all__ = [
     "KEK_SETTING",
+    "KEYS_TABLE",
     "KEY_CACHE_SECONDS",
     "MemoryPersonalKeys",
     "PersonalKeys",
@@ -46,6 +48,8 @@ KEK_SETTING: Final = "ROTATION_KEY_ENCRYPTION_KEY"
 _KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12
 _CACHE_SIZE: Final = 65_536
+KEYS_TABLE: Final = "rotation_personal_keys"
+"""The table of the keys, next to the events' (in their schema on PostgreSQL)."""
 KEY_CACHE_SECONDS: Final = 60.0
 """How long a cached key is used before the store is asked again whether it still exists."""
 _FORGOTTEN: Final = object()
@@ -115,12 +119,7 @@ class PersonalKeys(abc.ABC):
         opens their personal fields without a query per person. People with no key yet
         are left to `cipher`, which makes one when asked to.
         """
-        now = time.monotonic()
-        wanted = []
-        for text in set(subjects):
-            found = self._ciphers.get(text)
-            if found is None or (found[0] is not _FORGOTTEN and found[1] <= now):
-                wanted.append(text)
+        wanted = [text for text in set(subjects) if self.wants(text)]
         if not wanted:
             return
         for text, stored in self._select_keys([UUID(text) for text in wanted]).items():
@@ -128,6 +127,27 @@ class PersonalKeys(abc.ABC):
                 self._cache(text, _FORGOTTEN)
             else:
                 self._cache(text, AESGCM(self._unwrap(text, stored)))
+
+    def wants(self, subject_text: str) -> bool:
+        """Whether the person's key is not cached now (or is due to be asked for again)."""
+        found = self._ciphers.get(subject_text)
+        return found is None or (found[0] is not _FORGOTTEN and found[1] <= time.monotonic())
+
+    def accept(self, subject_text: str, stored: bytes | None) -> None:
+        """Cache a person's key row read in another query (``stored`` None: a tombstone).
+
+        A load reads the row of the aggregate's own id along with its events
+        (``adapters.aggregate_reads``), saving the round trip `cipher` would make. A key
+        that cannot be unwrapped is not cached: `cipher` then reads it and reports why.
+        """
+        if stored is None:
+            self._cache(subject_text, _FORGOTTEN)
+            return
+        try:
+            key = self._unwrap(subject_text, stored)
+        except (ValueError, InvalidTag):
+            return
+        self._cache(subject_text, AESGCM(key))
 
     def _load_cipher(self, subject: Any, *, create: bool) -> AESGCM | None:
         key = self.data_key(subject, create=create)

@@ -81,6 +81,11 @@ class RotationApplication(Application[UUID]):
             keys = None
         if keys is not None and use_keys is not None:
             use_keys(keys)
+            # A recorder that can read an aggregate's own key with its events saves the
+            # key's round trip when an employee is loaded (adapters.aggregate_reads).
+            read_keys_too = getattr(self.recorder, "use_personal_keys", None)
+            if read_keys_too is not None:
+                read_keys_too(keys)
         self.personal_keys: PersonalKeyStore | None = keys
         """The per-person data keys (``PERSONAL_KEY_STORE_TOPIC``), if the store keeps any."""
 

@@ -1,4 +1,7 @@
-"""Loads read an aggregate's latest snapshot and later events in one query (SQLite, PostgreSQL)."""
+"""Loads read an aggregate's latest snapshot, later events and own key in one query.
+
+On SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from typing import Any
 import pytest
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore
 
-from rotation_domain import RotationProgram, open_program
+from adapters.personal_keys import make_kek
+from rotation_domain import FORGOTTEN, Department, Employee, RotationProgram, open_program
 from rotation_domain.application import RotationApplication
 from rotation_domain.program import PROGRAM_ID
 
@@ -84,3 +88,106 @@ def test_snapshots_kept_in_another_database_are_read_the_usual_way(
     elsewhere = SQLiteAggregateRecorder(SQLiteDatastore(str(tmp_path / "other.db")), "snapshots")
     elsewhere.create_table()
     assert app.recorder.select_snapshot_and_events(elsewhere, PROGRAM_ID) is None
+
+
+# An aggregate's own personal data key, read with its events.
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def people_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store holding two IT employees, E1 and E2 (E2 forgotten)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'people.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_schema_url"))
+    with open_program(url, today=lambda: date(2027, 1, 1)) as program, program.acting_as(CIO):
+        program.register_department("IT", name="Information Technology", is_it=True)
+        program.register_employee("E1", name="Ada", email="ada@example.com", department="IT")
+        program.register_employee("E2", name="Bob", email="bob@example.com", department="IT")
+        program.forget_employee("E2", reason="erasure request 17")
+    return url
+
+
+class KeyReads:
+    """Counts the key store's own reads of key rows."""
+
+    def __init__(self, keys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        for name in ("_select_key", "_select_keys"):
+            real = getattr(keys, name)
+
+            def spy(*args: Any, _real: Any = real) -> Any:
+                self.count += 1
+                return _real(*args)
+
+            monkeypatch.setattr(keys, name, spy)
+
+
+def test_loading_an_employee_reads_their_key_in_the_same_query(
+    people_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_program(people_url, today=lambda: date(2027, 1, 1)) as program:  # keys not cached
+        app: Any = program.app
+        reads = KeyReads(app.personal_keys, monkeypatch)
+        employee: Any = program.get(Employee.id_for("E1"))
+        assert (employee.name, employee.email) == ("Ada", "ada@example.com")
+        assert reads.count == 0  # the key came with the events: no query of its own
+        assert not app.personal_keys.wants(str(Employee.id_for("E1")))
+
+
+def test_a_forgotten_employee_loads_forgotten_from_the_tombstone_read_with_the_events(
+    people_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_program(people_url, today=lambda: date(2027, 1, 1)) as program:
+        app: Any = program.app
+        reads = KeyReads(app.personal_keys, monkeypatch)
+        employee: Any = program.get(Employee.id_for("E2"))
+        assert (employee.name, employee.email) == (FORGOTTEN, FORGOTTEN)
+        assert reads.count == 0
+        assert app.personal_keys.is_forgotten(Employee.id_for("E2"))
+
+
+def test_a_cached_key_is_not_read_again_and_other_aggregates_load_as_before(
+    people_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_program(people_url, today=lambda: date(2027, 1, 1)) as program:
+        app: Any = program.app
+        first: Any = program.get(Employee.id_for("E1"))
+        accepted: list[str] = []
+        real_accept = app.personal_keys.accept
+        monkeypatch.setattr(
+            app.personal_keys,
+            "accept",
+            lambda text, stored: (accepted.append(text), real_accept(text, stored)),
+        )
+        assert app.repository.cache is not None
+        app.repository.cache.get(Employee.id_for("E1"), evict=True)
+        again: Any = program.get(Employee.id_for("E1"))
+        assert again.name == first.name == "Ada"
+        assert accepted == []  # the key was cached: the load did not ask for its row
+        department = Department.id_for("IT")  # not loaded yet by this program
+        assert app.personal_keys.wants(str(department))  # nobody's key: its row is asked for
+        assert program.get(department).version == 1  # and, there being none, loads as before
+        assert str(department) not in accepted
+
+
+def test_a_key_row_that_cannot_be_unwrapped_is_left_to_the_key_store_to_report(
+    tmp_path: Path,
+) -> None:
+    kek = make_kek()
+    url = f"sqlite:///{tmp_path / 'wrapped.db'}"
+    settings = {"ROTATION_KEY_ENCRYPTION_KEY": kek}
+    with (
+        open_program(url, today=lambda: date(2027, 1, 1), settings=settings) as program,
+        program.acting_as(CIO),
+    ):
+        program.register_department("IT", name="Information Technology", is_it=True)
+        program.register_employee("E1", name="Ada", email="ada@example.com", department="IT")
+    with open_program(url, today=lambda: date(2027, 1, 1)) as program:  # no KEK given
+        keys: Any = program.app.personal_keys
+        subject = str(Employee.id_for("E1"))
+        stored = keys._select_key(Employee.id_for("E1"))[1]
+        keys.accept(subject, stored)
+        assert keys.wants(subject)  # not cached: reading it the usual way says why
+        with pytest.raises(ValueError, match="ROTATION_KEY_ENCRYPTION_KEY"):
+            keys.data_key(Employee.id_for("E1"))
