@@ -67,9 +67,7 @@ SELECT {_KEY_ROW} AS kind, 0 AS originator_version, '' AS topic, data_key AS sta
 FROM {{schema}}.{{keys}} WHERE subject_id = %(id)s"""
 
 
-def _split(
-    originator_id: UUID, rows: list[tuple[int, int, str, bytes | None]], keys: Any
-) -> SnapshotAndEvents:
+def _split(originator_id: UUID, rows: list[tuple[Any, ...]], keys: Any) -> SnapshotAndEvents:
     """The snapshot and events of the rows; a key row read with them goes to ``keys``."""
     snapshot: StoredEvent | None = None
     events: list[StoredEvent] = []
@@ -81,7 +79,7 @@ def _split(
             originator_id=originator_id,
             originator_version=int(version),
             topic=str(topic),
-            state=bytes(state or b""),
+            state=bytes(state),
         )
         if kind == 0:
             snapshot = stored
