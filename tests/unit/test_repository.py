@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from eventsourcing.application import project_aggregate
 from rotation_domain import RotationProgram
 from rotation_domain._repository import ProgramRepository, project_events
 from rotation_domain.program import PROGRAM_ID, Program
+from rotation_domain.roster import MonthRoster
 
 
 @pytest.fixture
@@ -63,3 +65,28 @@ def test_a_projector_given_by_the_caller_is_used(history: RotationProgram) -> No
 def _checked(aggregate: Any, events: Any) -> Any:
     """eventsourcing's own projector, passed as a caller's (not the default object)."""
     return project_aggregate(aggregate, events)
+
+
+def test_a_copy_of_a_roster_equals_it_and_shares_nothing_that_can_change(
+    cio: RotationProgram,
+) -> None:
+    plans = [("E1", "FIN", "2027-01-04"), ("E2", "OPS", "2027-01-11"), ("E3", "HR", "2027-01-18")]
+    for employee, host, start in plans:
+        cio.plan_rotation(employee, host_department=host, start=start, end="2027-01-29")
+    roster_id = MonthRoster.id_for("2027-01")
+    cached = cio.app.repository.get(roster_id)
+    assert len(cached.bookings) == 3
+    copied = copy.deepcopy(cached)
+    assert type(copied) is MonthRoster
+    assert vars(copied) == vars(cached)
+    assert copied.bookings is not cached.bookings
+    assert copied.pending_events is not cached.pending_events
+    copied.bookings.clear()
+    copied.month = "2099-12"
+    assert len(cached.bookings) == 3
+    assert cached.month == "2027-01"
+    # What `program.get` hands out is such a copy; the cached roster stays as it was.
+    handed = cio.get(roster_id)
+    assert isinstance(handed, MonthRoster)
+    handed.bookings.clear()
+    assert len(cio.get(roster_id).bookings) == 3
