@@ -49,7 +49,9 @@ _KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12
 _CACHE_SIZE: Final = 65_536
 KEYS_TABLE: Final = "rotation_personal_keys"
-"""The table of the keys, next to the events' (in their schema on PostgreSQL)."""
+"""The table of the personal data keys, next to the events' (in their schema on PostgreSQL).
+
+The SQLite and PostgreSQL key stores keep their rows in it, and aggregate loads read it."""
 KEY_CACHE_SECONDS: Final = 60.0
 """How long a cached key is used before the store is asked again whether it still exists."""
 _FORGOTTEN: Final = object()

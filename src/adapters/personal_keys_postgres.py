@@ -15,7 +15,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
 from adapters.consumer_store_postgres import SCHEMA_LOCK
-from adapters.personal_keys import PersonalKeys
+from adapters.personal_keys import KEYS_TABLE, PersonalKeys
 
 __all__ = ["PostgresPersonalKeys"]
 
@@ -32,7 +32,7 @@ class PostgresPersonalKeys(PersonalKeys):
         super().__init__(kek)
         self.datastore = datastore
         schema = sql.Identifier(datastore.schema)
-        self._keys_table = sql.SQL("{}.rotation_personal_keys").format(schema)
+        self._keys_table = sql.SQL("{}.{}").format(schema, sql.Identifier(KEYS_TABLE))
         with datastore.transaction(commit=True) as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cursor.execute(

@@ -19,12 +19,12 @@ from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.personal_keys import PersonalKeys
+from adapters.personal_keys import KEYS_TABLE, PersonalKeys
 
 __all__ = ["SQLitePersonalKeys"]
 
 _CREATE = (
-    "CREATE TABLE IF NOT EXISTS rotation_personal_keys ("
+    f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} ("
     "subject_id TEXT PRIMARY KEY, data_key BLOB, created_at TEXT NOT NULL, forgotten_at TEXT)",
 )
 
@@ -59,7 +59,7 @@ class SQLitePersonalKeys(PersonalKeys):
             connection.cursor() as cursor,
         ):
             cursor.execute(
-                "SELECT data_key FROM rotation_personal_keys WHERE subject_id = ?",
+                f"SELECT data_key FROM {KEYS_TABLE} WHERE subject_id = ?",
                 (str(subject),),
             )
             row = cursor.fetchone()
@@ -72,7 +72,7 @@ class SQLitePersonalKeys(PersonalKeys):
             for start in range(0, len(texts), _BATCH):  # SQLite limits a statement's parameters
                 batch = texts[start : start + _BATCH]
                 cursor.execute(
-                    "SELECT subject_id, data_key FROM rotation_personal_keys"
+                    f"SELECT subject_id, data_key FROM {KEYS_TABLE}"
                     f" WHERE subject_id IN ({','.join('?' * len(batch))})",
                     batch,
                 )
@@ -82,7 +82,7 @@ class SQLitePersonalKeys(PersonalKeys):
     def _insert_key(self, subject: Any, stored: bytes) -> None:
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(
-                "INSERT INTO rotation_personal_keys (subject_id, data_key, created_at) "
+                f"INSERT INTO {KEYS_TABLE} (subject_id, data_key, created_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
                 (str(subject), stored, _now()),
             )
@@ -92,14 +92,14 @@ class SQLitePersonalKeys(PersonalKeys):
             connection.cursor().execute("PRAGMA secure_delete = ON")
             with connection.transaction(commit=True) as cursor, cursor as raw:
                 raw.execute(
-                    "UPDATE rotation_personal_keys SET data_key = NULL, forgotten_at = ? "
+                    f"UPDATE {KEYS_TABLE} SET data_key = NULL, forgotten_at = ? "
                     "WHERE subject_id = ? AND data_key IS NOT NULL",
                     (_now(), str(subject)),
                 )
                 destroyed = raw.rowcount == 1
                 if not destroyed:
                     raw.execute(
-                        "INSERT INTO rotation_personal_keys "
+                        f"INSERT INTO {KEYS_TABLE} "
                         "(subject_id, data_key, created_at, forgotten_at) "
                         "VALUES (?, NULL, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
                         (str(subject), _now(), _now()),
