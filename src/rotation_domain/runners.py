@@ -32,6 +32,13 @@ from rotation_domain.consumers import (
     View,
     ViewCommit,
 )
+from rotation_domain.log_pages import (
+    READ_PAGE_SIZE,
+    Progress,
+    envelope_of,
+    notifications_after,
+)
+from rotation_domain.rebuild import rebuild_in_place, rebuilds_in_place
 from rotation_domain.withholding import opened_per_topic
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "ViewRunner",
     "catch_up_views",
     "envelope_of",
+    "notifications_after",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,35 +70,6 @@ the table grew (at 300,000 events, 58 ms a COMMIT of 5,000 events: half the time
 committing); pages of 50,000 made that rebuild 12-15% faster for
 about 70 MiB more memory. A rebuild that dies redoes at most one page.
 """
-READ_PAGE_SIZE = 1_000
-"""Events read from the log per query, whatever the page of a transaction."""
-Progress = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` while a view is rebuilt."""
-
-
-def envelope_of(
-    app: Application[Any], notification: Notification, opened: frozenset[str] | None = None
-) -> Envelope:
-    """Map a stored notification to the envelope consumers receive.
-
-    With ``opened``, only those personal fields are decrypted and the others read as
-    `WITHHELD`, when the mapper can withhold them (``to_domain_event_withholding``).
-    """
-    withholding = None if opened is None else getattr(app.mapper, _WITHHOLDING, None)
-    if withholding is None:
-        event = app.mapper.to_domain_event(notification)
-    else:
-        event = withholding(notification, opened)
-    return Envelope(
-        position=notification.id,
-        topic=notification.topic,
-        originator_id=event.originator_id,
-        originator_version=event.originator_version,
-        event=event,
-    )
-
-
-_WITHHOLDING = "to_domain_event_withholding"
 
 
 def _describe(error: BaseException) -> str:
@@ -174,10 +153,10 @@ class CachedRows:
     mostly) and reads those again when they are needed, so memory stays bounded.
     """
 
-    def __init__(self, below: RowsReader, *, empty: bool, limit: int = ROW_CACHE_LIMIT) -> None:
+    def __init__(self, below: RowsReader, *, empty: bool, limit: int | None = None) -> None:
         self.below = below
         self.complete = empty
-        self.limit = limit
+        self.limit = ROW_CACHE_LIMIT if limit is None else limit
         self.rows: dict[str, str | None] = {}
 
     def get(self, key: str) -> Doc | None:
@@ -292,29 +271,6 @@ class ViewRunner(_Runner):
         return parked
 
 
-def _notifications(
-    app: Application[Any], start: int, limit: int, topics: list[str]
-) -> Iterator[Notification]:
-    """Up to ``limit`` notifications after ``start``, read `READ_PAGE_SIZE` at a time.
-
-    A transaction of views may hold many events; reading them in small pages keeps only
-    a page of notifications alive at once, which made reading the log about a third
-    faster per event than one read of 50,000 (fewer objects for the garbage collector
-    to walk while it runs).
-    """
-    read = 0
-    while read < limit:
-        wanted = min(READ_PAGE_SIZE, limit - read)
-        page = app.recorder.select_notifications(
-            start=start, limit=wanted, topics=topics, inclusive_of_start=False
-        )
-        yield from page
-        read += len(page)
-        if len(page) < wanted:
-            return
-        start = page[-1].id
-
-
 def catch_up_views(
     app: Application[Any],
     store: ConsumerStore,
@@ -335,11 +291,25 @@ def catch_up_views(
         return 0
     for runner in runners:
         runner.check_version()
+    failures = {r.name: {f.position: f for f in store.failures(r.name)} for r in runners}
+    done = 0
+    stored = store.positions()
+    from_zero = [
+        r
+        for r in runners
+        if not stored.get(r.name)
+        and not failures[r.name]
+        and r.view.topics
+        and rebuilds_in_place(r)
+    ]
+    if from_zero:  # rebuilt with their documents in memory (rotation_domain.rebuild)
+        done, again = rebuild_in_place(app, store, from_zero, progress, page_size=page_size)
+        runners = [r for r in runners if r not in from_zero or r in again]
+        if not runners:
+            return done
     every_topic = [runner for runner in runners if not runner.view.topics]
     topics = [] if every_topic else sorted(set().union(*(r.view.topics for r in runners)))
-    failures = {r.name: {f.position: f for f in store.failures(r.name)} for r in runners}
     total = (app.recorder.max_notification_id() or 0) if progress is not None else 0
-    done = 0
     # A view stopped by a failing event waits for the next catch-up to try it again.
     active = list(runners)
     stored = store.positions()
@@ -364,7 +334,7 @@ def catch_up_views(
             opened, opened_otherwise = opened_per_topic(r.view for r in active)
             previous = start
             read = 0
-            for notification in _notifications(app, start, page_size, topics):
+            for notification in notifications_after(app, start, page_size, topics):
                 read += 1
                 envelope: Envelope | BaseException | None = None
                 position = notification.id

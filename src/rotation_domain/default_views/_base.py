@@ -48,6 +48,9 @@ class HandlerView:
 
     name: str = ""
     version: int = 1
+    rebuilds_in_place = True
+    """Its handlers change documents only through `editable` and `put` them back, so a
+    rebuild may hand them the documents themselves (`rotation_domain.rebuild`)."""
     topics: frozenset[str] = frozenset()
     personal_fields: frozenset[str] = frozenset()
     handlers: Mapping[str, Handler] = MappingProxyType({})
@@ -92,6 +95,19 @@ def event_day(envelope: Envelope, field: str = "on") -> date:
     """The event's business date ``field``, or the day it was recorded when it has none."""
     day = getattr(envelope.event, field, None)
     return day if isinstance(day, date) else envelope.timestamp.date()
+
+
+def editable(rows: RowsReader, row_key: str) -> Doc:
+    """The document under ``row_key`` (a new empty one when absent), to change and `put` back.
+
+    Rows that hand out documents their caller owns say so with an ``edit`` method (a
+    rebuild's `rotation_domain.rebuild.BatchRows`: nothing there is shared or undone,
+    so the document is changed where it lies); from any other rows this is a copy.
+    """
+    edit: Callable[[str], Doc] | None = getattr(rows, "edit", None)
+    if edit is not None:
+        return edit(row_key)
+    return copied(rows.get(row_key))
 
 
 def copied(doc: Doc | None) -> Doc:
@@ -139,7 +155,7 @@ class DatedDocs:
     def get(self, rows: RowsReader, ident: str) -> Doc | None:
         """A copy of the document of ``ident``, or None."""
         pointer = rows.get(self._pointer(ident))
-        return None if pointer is None else copied(rows.get(pointer["key"]))
+        return None if pointer is None else editable(rows, pointer["key"])
 
     def put(self, rows: Rows, ident: str, day: str | None, doc: Doc) -> None:
         """Store the document of ``ident`` under ``day``, moving it if its day changed."""
@@ -185,9 +201,13 @@ def shift(rows: Rows, old: Contribution, new: Contribution) -> None:
 
 def _move(rows: Rows, row_key: str, before: Mapping[str, int], after: Mapping[str, int]) -> None:
     """Take the counters ``before`` out of one summary row and put ``after`` in."""
-    found = rows.get(row_key)
-    doc = dict(found) if found is not None else {}  # only its counts change: copy them
-    counts: Counts = dict(doc.get("counts", _NONE))
+    if getattr(rows, "edit", None) is not None:  # owned: change the counters where they lie
+        doc = editable(rows, row_key)
+        counts: Counts = doc.setdefault("counts", {})
+    else:
+        found = rows.get(row_key)
+        doc = dict(found) if found is not None else {}  # only its counts change: copy them
+        counts = dict(doc.get("counts", _NONE))
     for counter, value in after.items():
         change = value - before.get(counter, 0)
         if change:
@@ -224,10 +244,11 @@ def revise(
 ) -> Doc:
     """Change the document under ``doc_key`` and move its contribution to the summaries."""
     before = rows.get(doc_key)
-    doc = copied(before)
+    old = contribution(before) if before is not None else {}  # before the change, in place
+    doc = editable(rows, doc_key)
     change(doc)
     rows.put(doc_key, doc)
-    shift(rows, contribution(before) if before is not None else {}, contribution(doc))
+    shift(rows, old, contribution(doc))
     return doc
 
 

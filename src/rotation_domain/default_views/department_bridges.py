@@ -19,8 +19,8 @@ from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
 from rotation_domain.default_views._base import (
     Contribution,
     HandlerView,
-    copied,
     counts_of,
+    editable,
     key,
     revise,
     shift,
@@ -106,7 +106,7 @@ def _improvement_contribution(improvement: Doc) -> Contribution:
 def _registered(envelope: Envelope, rows: Rows) -> None:
     event = envelope.event
     row_key = key("department", event.code)
-    doc = copied(rows.get(row_key))
+    doc = editable(rows, row_key)
     doc.update(code=event.code, name=event.name, is_it=bool(event.is_it))
     rows.put(row_key, doc)
 

@@ -16,7 +16,7 @@ import attrs
 from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
 from rotation_domain.default_views._base import (
     HandlerView,
-    copied,
+    editable,
     event_day,
     key,
     parse_day,
@@ -109,7 +109,7 @@ def _handle(envelope: Envelope, rows: Rows) -> None:
     """Every Improvement event: the proposal's facts, or the outcome and its day."""
     event, name = envelope.event, envelope.name
     row_key = key("improvement", envelope.originator_key)
-    doc = copied(rows.get(row_key))
+    doc = editable(rows, row_key)
     if name == "ImprovementProposed":
         doc.update(
             id=envelope.originator_key,

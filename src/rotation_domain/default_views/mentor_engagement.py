@@ -18,8 +18,8 @@ from rotation_domain.default_views._base import (
     Contribution,
     HandlerView,
     bump,
-    copied,
     counts_of,
+    editable,
     key,
     revise,
     tagged,
@@ -103,7 +103,7 @@ def _mentorship(rows: Rows, ident: str, change: dict[str, object]) -> None:
 def _nominated(envelope: Envelope, rows: Rows) -> None:
     event, ident = envelope.event, envelope.originator_key
     rotation_key = key("rotation", str(event.rotation_id))
-    rotation = copied(rows.get(rotation_key))
+    rotation = editable(rows, rotation_key)
     rotation["mentorships"] = sorted({*rotation.get("mentorships", []), ident})
     rows.put(rotation_key, rotation)
     change = {
@@ -127,7 +127,7 @@ def _session(envelope: Envelope, rows: Rows) -> None:
     """
     kind = str(envelope.event.kind)
     doc_key = key("mentorship", envelope.originator_key)
-    doc = copied(rows.get(doc_key))
+    doc = editable(rows, doc_key)
     sessions = doc.setdefault("sessions", {})
     sessions[kind] = sessions.get(kind, 0) + 1
     rows.put(doc_key, doc)
@@ -139,7 +139,7 @@ def _session(envelope: Envelope, rows: Rows) -> None:
 def _rotation_finished(envelope: Envelope, rows: Rows) -> None:
     """A completed or cancelled rotation's mentorships no longer give current mentees."""
     rotation_key = key("rotation", envelope.originator_key)
-    rotation = copied(rows.get(rotation_key))
+    rotation = editable(rows, rotation_key)
     rotation["finished"] = True
     rows.put(rotation_key, rotation)
     for ident in rotation.get("mentorships", []):

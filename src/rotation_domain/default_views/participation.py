@@ -20,7 +20,7 @@ from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
 from rotation_domain.default_views._base import (
     DatedDocs,
     HandlerView,
-    copied,
+    editable,
     iso,
     key,
     parse_day,
@@ -85,7 +85,7 @@ def _department(envelope: Envelope, rows: Rows) -> None:
 
 def _employee(envelope: Envelope, rows: Rows, change: Callable[[Doc], None]) -> None:
     row_key = key("employee", envelope.originator_key)
-    doc = copied(rows.get(row_key))
+    doc = editable(rows, row_key)
     change(doc)
     rows.put(row_key, doc)
 
@@ -128,7 +128,7 @@ def _forgotten(envelope: Envelope, rows: Rows) -> None:
 def _cycle(envelope: Envelope, rows: Rows) -> None:
     event = envelope.event
     row_key = key("cycle", event.name)
-    doc = copied(rows.get(row_key))
+    doc = editable(rows, row_key)
     if envelope.name == "ReviewCycleOpened":
         doc.update(name=event.name, start=iso(event.start), end=iso(event.end))
     else:
@@ -161,7 +161,7 @@ def _improvement(envelope: Envelope, rows: Rows) -> None:
     """A proposal or a withdrawal: whether the improvement still counts as payback."""
     ident = envelope.originator_key
     row_key = key("improvement", ident)
-    doc = copied(rows.get(row_key))
+    doc = editable(rows, row_key)
     if envelope.name == "ImprovementProposed":
         doc["rotation"] = str(envelope.event.rotation_id)
     else:

@@ -1,0 +1,230 @@
+"""Views rebuilt from zero with their documents in memory, changed in place (ADR 0013).
+
+A view at position 0 has no rows: it is being rebuilt, or was just added to a program
+that already has a log. The general catch-up (`runners.catch_up_views`) folds each
+event into an overlay of the page's changes with a journal, so that a failing event's
+partial changes can be undone, and hands every handler a copy of each document it
+changes. A rebuild does not need that: if a view fails on an event, the view's rows of
+the page are thrown away and it goes the general way from its last commit, where the
+failure is recorded, retried or parked as usual.
+
+So a view that says it may (``rebuilds_in_place = True``; the standard views do) is
+rebuilt here over `BatchRows`: every document it wrote stays in memory as a dict, its
+handlers change documents where they lie (`default_views._base.editable`), summary
+counters are moved in place, and each page commits the rows it touched together with
+the view's position, in one transaction, exactly as the general catch-up does. A
+rebuild that dies redoes at most one page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.application import Application
+
+from rotation_domain import gc_pause
+from rotation_domain.consumers import (
+    ConsumerStore,
+    Doc,
+    Envelope,
+    PositionConflict,
+    RowsReader,
+    ViewCommit,
+)
+from rotation_domain.log_pages import Progress, envelope_of, notifications_after
+from rotation_domain.withholding import opened_per_topic
+
+if TYPE_CHECKING:
+    from rotation_domain.runners import ViewRunner
+
+__all__ = ["PAGE_EVENTS", "ROW_LIMIT", "BatchRows", "rebuild_in_place", "rebuilds_in_place"]
+
+logger = logging.getLogger(__name__)
+
+PAGE_EVENTS = 100_000
+"""The fewest events a page of an in-place rebuild holds (a larger ``page_size`` is kept).
+
+Its documents stay in memory whatever the page, so a larger page costs only the time
+a rebuild that dies redoes. A rebuild of a million events committing every 100,000
+ran about 6% faster than committing every 50,000 (fewer rewrites of the same rows);
+200,000 and 400,000 gained nothing more.
+"""
+ROW_LIMIT = 400_000
+"""Rows a view keeps in memory while rebuilt; past it, the older half is forgotten."""
+
+
+def rebuilds_in_place(runner: ViewRunner) -> bool:
+    """Whether the runner's view lets its rebuild change documents in place."""
+    return bool(getattr(runner.view, "rebuilds_in_place", False))
+
+
+class BatchRows:
+    """One view's rows during a rebuild: in memory, owned by the view, changed in place.
+
+    `get` returns the document itself (read it, do not change it); `edit` returns it for
+    the caller to change and `put` back, with nothing copied. A deleted row is
+    remembered as None. The rows a page put or deleted are its changes (`take_changes`).
+    Past ``limit`` rows, the older half of the committed ones is forgotten and read
+    again from the store when needed, so memory stays bounded.
+    """
+
+    def __init__(self, below: RowsReader, *, limit: int | None = None) -> None:
+        self.below = below
+        self.limit = ROW_LIMIT if limit is None else limit
+        self.docs: dict[str, Doc | None] = {}
+        self.touched: set[str] = set()
+        self.complete = True
+        """Whether every row is in `docs` (nothing forgotten yet)."""
+
+    def get(self, key: str) -> Doc | None:
+        """The document under ``key`` (not a copy: do not change it), or None."""
+        try:
+            return self.docs[key]
+        except KeyError:
+            if self.complete:
+                return None
+            found = self.below.get(key)
+            self.docs[key] = found
+            return found
+
+    def edit(self, key: str) -> Doc:
+        """The document under ``key`` (a new empty one when absent), to change and put back."""
+        doc = self.get(key)
+        return {} if doc is None else doc
+
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
+        """The rows whose keys start with ``prefix``, ordered by key."""
+        merged: dict[str, Doc] = {} if self.complete else dict(self.below.scan(prefix))
+        for key, doc in self.docs.items():
+            if key.startswith(prefix):
+                if doc is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = doc
+        return iter(sorted(merged.items()))
+
+    def put(self, key: str, doc: Doc) -> None:
+        """Set the document under ``key``."""
+        self.docs[key] = doc
+        self.touched.add(key)
+
+    def delete(self, key: str) -> None:
+        """Delete the row under ``key``."""
+        self.docs[key] = None
+        self.touched.add(key)
+
+    def take_changes(self) -> dict[str, Doc | None]:
+        """The rows put or deleted since the last call: what the page commits."""
+        docs = self.docs
+        changes = {key: docs[key] for key in sorted(self.touched)}
+        self.touched = set()
+        return changes
+
+    def committed(self, changes: dict[str, Doc | None]) -> None:
+        """After a page's commit: the rows written last go last; past the limit, forget half."""
+        docs = self.docs
+        for key, doc in changes.items():
+            del docs[key]
+            docs[key] = doc  # to the end: the rows written last are forgotten last
+        if len(docs) > self.limit:
+            for key in list(itertools.islice(docs, len(docs) // 2)):
+                del docs[key]
+            self.complete = False
+
+
+Apply = Callable[[Envelope, Any], None]
+
+
+def rebuild_in_place(
+    app: Application[Any],
+    store: ConsumerStore,
+    runners: list[ViewRunner],
+    progress: Progress | None,
+    *,
+    page_size: int,
+) -> tuple[int, list[ViewRunner]]:
+    """Fold the whole log into views at position 0 over `BatchRows`, a page a transaction.
+
+    Returns the number of events read and the runners that must go on the general way:
+    those whose view raised on an event (their rows of that page are not committed),
+    or all of them when another runner moved a position first.
+    """
+    page_size = max(page_size, PAGE_EVENTS)
+    rows = {runner.name: BatchRows(store.reader(runner.name)) for runner in runners}
+    active = {runner.name: runner for runner in runners}
+    failed: list[ViewRunner] = []
+    topics = sorted(set().union(*(runner.view.topics for runner in runners)))
+    opened, opened_otherwise = opened_per_topic(runner.view for runner in runners)
+    total = (app.recorder.max_notification_id() or 0) if progress is not None else 0
+    position = done = 0
+    while True:
+        wanting = _wanting(active.values(), rows)
+        with gc_pause.paused():  # a page's documents are not garbage (ADR 0011)
+            head = app.recorder.max_notification_id() or 0
+            read, last = 0, position
+            for notification in notifications_after(app, position, page_size, topics):
+                read += 1
+                last = notification.id
+                targets = wanting.get(notification.topic)
+                if not targets:
+                    continue
+                try:
+                    envelope = envelope_of(
+                        app, notification, opened.get(notification.topic, opened_otherwise)
+                    )
+                except Exception:  # noqa: BLE001 - recorded by the general way
+                    envelope = None
+                for name, apply, view_rows in targets:
+                    if name not in active:
+                        continue
+                    try:
+                        if envelope is None:
+                            raise LookupError(f"event {last} could not be decoded")
+                        apply(envelope, view_rows)
+                    except Exception as error:  # noqa: BLE001 - the general way records it
+                        logger.info(
+                            "view %s failed on event %d while rebuilt in place (%s); "
+                            "it goes on the general way",
+                            name,
+                            last,
+                            error,
+                        )
+                        failed.append(active.pop(name))
+                        wanting = _wanting(active.values(), rows)
+            done += read
+            reached_end = read < page_size
+            moved = max(last, head) if reached_end else last
+            changes = {name: rows[name].take_changes() for name in active}
+            commits = [
+                ViewCommit(name, runner.view.version, {name: changes[name]}, position, moved)
+                for name, runner in active.items()
+                if moved != position
+            ]
+            if commits:
+                try:
+                    store.commit_views(commits)
+                except PositionConflict:
+                    logger.info("a view was moved by another runner; catching up the general way")
+                    return done, [*failed, *active.values()]
+                for name in active:
+                    rows[name].committed(changes[name])
+            position = moved
+        if progress is not None:
+            progress(min(total, position), total)
+        if reached_end or not active:
+            return done, failed
+
+
+def _wanting(
+    runners: Any, rows: dict[str, BatchRows]
+) -> dict[str, list[tuple[str, Apply, BatchRows]]]:
+    """Per topic, the (name, apply, rows) of each active view that asks for it."""
+    wanting: dict[str, list[tuple[str, Apply, BatchRows]]] = {}
+    for runner in runners:
+        for wanted in runner.view.topics:
+            target = (runner.name, runner.view.apply, rows[runner.name])
+            wanting.setdefault(wanted, []).append(target)
+    return wanting
