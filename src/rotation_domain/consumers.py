@@ -123,6 +123,11 @@ class View(Protocol):
     (``PERSONAL_FIELDS`` of the events) its ``apply`` reads: the others then reach it
     as `WITHHELD` and are not decrypted for it. A view without the attribute gets
     every personal field opened.
+
+    A view may set ``rebuilds_in_place = True`` when its ``apply`` changes a document
+    only after asking ``rows.edit(key)`` for it (when the rows have ``edit``) and always
+    puts what it changed: from position 0 it is then rebuilt with its documents in
+    memory, changed where they lie (`rotation_domain.rebuild`).
     """
 
     name: str

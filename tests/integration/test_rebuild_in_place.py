@@ -2,7 +2,7 @@
 
 The general fold (`runners.catch_up_views` over overlays with a journal, handlers given
 copies) is the reference: every test rebuilds the same log both ways and compares every
-row of every view, on memory and on SQLite, with pages and row limits small enough that
+row of every view, on memory, SQLite and PostgreSQL, with pages and row limits small enough that
 documents are committed many times and forgotten and read back from the store.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,11 +51,10 @@ def told_more(program: RotationProgram) -> None:
         program.forget_employee("E2", reason="Asked to be forgotten")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def program(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RotationProgram]:
-    """A program that lived the story, on memory and on a SQLite file."""
-    url = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'rotation.db'}"
-    with open_program(url, today=lambda: d(1, 1)) as opened:
+@pytest.fixture
+def program(store_url: str) -> Iterator[RotationProgram]:
+    """A program that lived the story, on memory, on a SQLite file and on PostgreSQL."""
+    with open_program(store_url, today=lambda: d(1, 1)) as opened:
         told_more(opened)
         yield opened
 
@@ -145,12 +143,10 @@ class BrittlePlugin:
 
 
 def test_a_view_failing_in_place_goes_the_general_way_and_its_event_is_parked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plugin = BrittlePlugin()
-    with open_program(
-        f"sqlite:///{tmp_path / 'rotation.db'}", today=lambda: d(1, 1), plugins=[plugin]
-    ) as program:
+    with open_program(store_url, today=lambda: d(1, 1), plugins=[plugin]) as program:
         told_more(program)
         store = program.consumers.store
         head = program.app.recorder.max_notification_id() or 0
