@@ -38,6 +38,7 @@ KILL_TIMEOUT = 60.0
 SQLITE_STAFF = 150  # about 2,750 events, recorded once for the module
 POSTGRES_STAFF = 120  # about 2,200 events, recorded for the test
 SLOW_DELAY = 0.05  # seconds per event after a runner's first page (after the kill: free)
+IN_PLACE_PAGE = 750  # events a page of the in-place rebuild in the child, not PAGE_SIZE
 SMALL_STAFF = 12  # about 300 events, for integrations (one transaction per event)
 
 
@@ -212,6 +213,69 @@ def test_views_killed_mid_catch_up_on_postgres_resume_to_the_rows_of_a_rebuild(
     at_kill = kill_in_the_middle_of_a_catch_up(url, head, children)
     final = check_resumed_views_equal_rebuilt_ones(url, head, at_kill)
     check_standard_views_were_interrupted_too(at_kill, final)
+
+
+def test_views_killed_mid_rebuild_in_place_resume_to_the_rows_of_a_rebuild(
+    recorded_sqlite: tuple[Path, int], tmp_path: Path, children: Callable[..., Any]
+) -> None:
+    """Views rebuilt in place (`rotation_domain.rebuild`) killed after a page: exactly once."""
+    template, head = recorded_sqlite
+    path = tmp_path / "rotation.db"
+    harness.copy_sqlite(template, path)
+    url = f"sqlite:///{path}"
+    standard = workload_views()
+    child = children(
+        harness.python_script(
+            "catch_up_slowly.py",
+            url,
+            "--slow-default-views",
+            "--in-place-page",
+            str(IN_PLACE_PAGE),
+            "--fast-first",
+            str(IN_PLACE_PAGE),
+            "--view-delay",
+            str(SLOW_DELAY),
+        ),
+        name="rebuild-in-place",
+        env={"ROTATION_DISABLE_PLUGINS": "default_views"},
+    )
+    with open_program(url, inline=False) as observer:
+
+        def every_view_committed() -> bool:
+            moved = all(harness.positions(observer)[name] for name in standard)
+            return moved or not child.running()
+
+        harness.wait_until(
+            every_view_committed,
+            timeout=KILL_TIMEOUT,
+            what="every view rebuilt in place to commit its first page",
+            interval=0.01,
+            explain=child.output,
+        )
+        assert child.running(), f"the rebuild ended before it was killed\n{child.output()}"
+        child.kill()
+        at_kill = {name: harness.positions(observer)[name] for name in standard}
+    # One pass, one transaction a page of the in-place size for all of them (the general
+    # way would have committed pages of PAGE_SIZE): they stand together, midway.
+    with open_program(url, inline=False) as program:
+        topics = sorted(set().union(*(r.view.topics for r in program.consumers.views.values())))
+        page = program.app.recorder.select_notifications(
+            start=1, limit=IN_PLACE_PAGE, topics=topics
+        )
+    assert at_kill == dict.fromkeys(standard, page[-1].id) != dict.fromkeys(standard, head)
+
+    with open_program(url, inline=False) as program:
+        program.catch_up()  # resumed the general way, from where the pass committed
+        resumed = harness.view_rows(program)
+        assert {s.name: s.position for s in program.consumer_status()} == dict.fromkeys(
+            standard, head
+        )
+        program.rebuild()
+        rebuilt = harness.view_rows(program)
+    assert not harness.differences(resumed, rebuilt), "\n".join(
+        harness.differences(resumed, rebuilt)
+    )
+    assert all(resumed[name] for name in standard), "every view has rows"
 
 
 def test_a_view_resumed_after_a_kill_equals_a_view_caught_up_without_one(

@@ -2,7 +2,7 @@
 
 Usage: python catch_up_slowly.py URL [--per-runner] [--view-delay S] [--fast-first N]
            [--slow-default-views] [--ledger] [--recorder DIR] [--recorder-delay S]
-           [--pause-at POSITION]
+           [--pause-at POSITION] [--in-place-page N]
 
 Opens the program with ``inline=False`` and brings every consumer to the head of the
 log: by ``program.catch_up()`` (every view in one pass over the log, a transaction per
@@ -11,8 +11,10 @@ page, then each integration), as a program does after a command; or, with
 workers do. Each view (see `Slowed`) applies its first N events at full speed and
 sleeps ``--view-delay`` seconds before each of the others. ``--slow-default-views``
 replaces the standard views by the same views slowed down (run it with
-``ROTATION_DISABLE_PLUGINS=default_views``). Prints ``done`` and exits 0 when every
-consumer got to the end.
+``ROTATION_DISABLE_PLUGINS=default_views``). With ``--in-place-page N`` the slowed
+views keep the standard views' promise (``rebuilds_in_place``), so that views at
+position 0 are rebuilt in place (`rotation_domain.rebuild`), committing every N events.
+Prints ``done`` and exits 0 when every consumer got to the end.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from consumer_plugins import LedgerView, RecordingIntegration, Slowed, TestConsumers
 
-from rotation_domain import open_program
+from rotation_domain import open_program, rebuild
 from rotation_domain.consumers import Integration, View
 from rotation_domain.default_views import rotation_views as default_views
 
@@ -41,12 +43,16 @@ def main() -> int:
     parser.add_argument("--recorder", type=Path)
     parser.add_argument("--recorder-delay", type=float, default=0.0)
     parser.add_argument("--pause-at", type=int)
+    parser.add_argument("--in-place-page", type=int)
     args = parser.parse_args()
+    in_place = args.in_place_page is not None
+    if in_place:
+        rebuild.PAGE_EVENTS = args.in_place_page
 
     views: list[View] = []
     if args.slow_default_views:
         views.extend(
-            Slowed(view, args.view_delay, fast_first=args.fast_first)
+            Slowed(view, args.view_delay, fast_first=args.fast_first, in_place=in_place)
             for view in default_views(settings={})
         )
     if args.ledger:

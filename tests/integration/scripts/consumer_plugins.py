@@ -60,11 +60,16 @@ class Slowed:
 
     The first ``fast_first`` events it applies go at full speed: a runner then commits
     its first page at once and spends a long time on the next one, so a test can kill it
-    with some pages committed and the rest in progress.
+    with some pages committed and the rest in progress. With ``in_place`` it is rebuilt
+    in place when ``view`` is.
     """
 
-    def __init__(self, view: View, delay: float, *, fast_first: int = 0) -> None:
+    def __init__(
+        self, view: View, delay: float, *, fast_first: int = 0, in_place: bool = False
+    ) -> None:
         self.view = view
+        # Only a view that keeps the promise of `rotation_domain.rebuild` may pass it on.
+        self.rebuilds_in_place = in_place and bool(getattr(view, "rebuilds_in_place", False))
         self.delay = delay
         self.fast_first = fast_first
         self.applied = 0
