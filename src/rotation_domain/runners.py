@@ -285,6 +285,8 @@ def catch_up_views(
     mapped once, folded into every view that asks for its topics, and all the views'
     rows and positions are committed in one transaction. A view that needs none of the
     events read still moves to the head, so its lag is only what it has left to do.
+    Views at position 0 that allow it are first rebuilt in place, together
+    (`rotation_domain.rebuild`); those that raise there come back to this way.
     Returns the number of events read.
     """
     if not runners:
