@@ -33,6 +33,7 @@ __all__ = [
     "ViewChanges",
     "ViewCommit",
     "key_for",
+    "scan_over",
 ]
 
 Doc = dict[str, Any]
@@ -293,3 +294,20 @@ class PositionConflict(Exception):
 def key_for(*parts: object) -> str:
     """A row key made of parts, ordered sensibly by text (numbers zero-padded)."""
     return "/".join(f"{p:012d}" if isinstance(p, int) else str(p) for p in parts)
+
+
+def scan_over(
+    below: Iterator[tuple[str, Doc]], changes: Mapping[str, Doc | None], prefix: str
+) -> Iterator[tuple[str, Doc]]:
+    """Rows ``below`` with ``changes`` on top (None deletes), for keys under ``prefix``, by key.
+
+    What a scan sees through rows that keep changes over the committed ones.
+    """
+    merged = dict(below)
+    for key, doc in changes.items():
+        if key.startswith(prefix):
+            if doc is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = doc
+    return iter(sorted(merged.items()))

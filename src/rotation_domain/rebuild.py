@@ -33,6 +33,7 @@ from rotation_domain.consumers import (
     PositionConflict,
     RowsReader,
     ViewCommit,
+    scan_over,
 )
 from rotation_domain.log_pages import Progress, envelope_of, notifications_after
 from rotation_domain.withholding import opened_per_topic
@@ -97,14 +98,8 @@ class BatchRows:
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
         """The rows whose keys start with ``prefix``, ordered by key."""
-        merged: dict[str, Doc] = {} if self.complete else dict(self.below.scan(prefix))
-        for key, doc in self.docs.items():
-            if key.startswith(prefix):
-                if doc is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = doc
-        return iter(sorted(merged.items()))
+        below = iter(()) if self.complete else self.below.scan(prefix)
+        return scan_over(below, self.docs, prefix)
 
     def put(self, key: str, doc: Doc) -> None:
         """Set the document under ``key``."""

@@ -31,6 +31,7 @@ from rotation_domain.consumers import (
     RowsReader,
     View,
     ViewCommit,
+    scan_over,
 )
 from rotation_domain.log_pages import (
     READ_PAGE_SIZE,
@@ -100,14 +101,7 @@ class OverlayRows:
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
         """The committed rows with the page's changes on top, ordered by key."""
-        merged = dict(self.below.scan(prefix))
-        for key, doc in self.changes.items():
-            if key.startswith(prefix):
-                if doc is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = doc
-        return iter(sorted(merged.items()))
+        return scan_over(self.below.scan(prefix), self.changes, prefix)
 
     def put(self, key: str, doc: Doc) -> None:
         """Set the document under ``key`` for this page."""
