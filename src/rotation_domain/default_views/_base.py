@@ -153,7 +153,7 @@ class DatedDocs:
         return key(f"{self.kind}@", ident)
 
     def get(self, rows: RowsReader, ident: str) -> Doc | None:
-        """A copy of the document of ``ident``, or None."""
+        """The document of ``ident``, to change and `put` back (see `editable`), or None."""
         pointer = rows.get(self._pointer(ident))
         return None if pointer is None else editable(rows, pointer["key"])
 
@@ -201,8 +201,9 @@ def shift(rows: Rows, old: Contribution, new: Contribution) -> None:
 
 def _move(rows: Rows, row_key: str, before: Mapping[str, int], after: Mapping[str, int]) -> None:
     """Take the counters ``before`` out of one summary row and put ``after`` in."""
-    if getattr(rows, "edit", None) is not None:  # owned: change the counters where they lie
-        doc = editable(rows, row_key)
+    edit: Callable[[str], Doc] | None = getattr(rows, "edit", None)
+    if edit is not None:  # owned: change the counters where they lie
+        doc = edit(row_key)
         counts: Counts = doc.setdefault("counts", {})
     else:
         found = rows.get(row_key)
