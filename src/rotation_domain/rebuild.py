@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
@@ -214,7 +214,7 @@ def rebuild_in_place(
 
 
 def _wanting(
-    runners: Any, rows: dict[str, BatchRows]
+    runners: Iterable[ViewRunner], rows: dict[str, BatchRows]
 ) -> dict[str, list[tuple[str, Apply, BatchRows]]]:
     """Per topic, the (name, apply, rows) of each active view that asks for it."""
     wanting: dict[str, list[tuple[str, Apply, BatchRows]]] = {}

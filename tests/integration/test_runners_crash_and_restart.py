@@ -113,11 +113,23 @@ def kill_in_the_middle_of_a_catch_up(
         name="catch-up",
         env={"ROTATION_DISABLE_PLUGINS": "default_views"},
     )
-    with open_program(url, inline=False, plugins=[ledger_plugin()]) as observer:
+    at_kill = kill_once_every_view_committed(url, child, [ledger_plugin()])
+    assert 0 < at_kill[plugins.LEDGER] < head, at_kill
+    return at_kill
+
+
+def kill_once_every_view_committed(
+    url: str, child: Any, plugins_: list[Any], views: set[str] | None = None
+) -> dict[str, int]:
+    """SIGKILL ``child`` once each of ``views`` (every consumer) has committed; their positions."""
+    with open_program(url, inline=False, plugins=plugins_) as observer:
+
+        def watched() -> dict[str, int]:
+            found = harness.positions(observer)
+            return found if views is None else {name: found[name] for name in views}
 
         def every_view_committed() -> bool:
-            moved = all(harness.positions(observer).values())
-            return moved or not child.running()
+            return all(watched().values()) or not child.running()
 
         harness.wait_until(
             every_view_committed,
@@ -128,9 +140,7 @@ def kill_in_the_middle_of_a_catch_up(
         )
         assert child.running(), f"the catch-up ended before it was killed\n{child.output()}"
         child.kill()
-        at_kill = harness.positions(observer)
-    assert 0 < at_kill[plugins.LEDGER] < head, at_kill
-    return dict(at_kill)
+        return dict(watched())
 
 
 def resume_then_rebuild(url: str) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
@@ -239,22 +249,7 @@ def test_views_killed_mid_rebuild_in_place_resume_to_the_rows_of_a_rebuild(
         name="rebuild-in-place",
         env={"ROTATION_DISABLE_PLUGINS": "default_views"},
     )
-    with open_program(url, inline=False) as observer:
-
-        def every_view_committed() -> bool:
-            moved = all(harness.positions(observer)[name] for name in standard)
-            return moved or not child.running()
-
-        harness.wait_until(
-            every_view_committed,
-            timeout=KILL_TIMEOUT,
-            what="every view rebuilt in place to commit its first page",
-            interval=0.01,
-            explain=child.output,
-        )
-        assert child.running(), f"the rebuild ended before it was killed\n{child.output()}"
-        child.kill()
-        at_kill = {name: harness.positions(observer)[name] for name in standard}
+    at_kill = kill_once_every_view_committed(url, child, [], standard)
     # One pass, one transaction a page of the in-place size for all of them (the general
     # way would have committed pages of PAGE_SIZE): they stand together, midway.
     with open_program(url, inline=False) as program:
