@@ -69,7 +69,9 @@ class BatchRows:
     the caller to change and `put` back, with nothing copied. A deleted row is
     remembered as None. The rows a page put or deleted are its changes (`take_changes`).
     Past ``limit`` rows, the older half of the committed ones is forgotten and read
-    again from the store when needed, so memory stays bounded.
+    again from the store when needed, so memory stays bounded. Only the keys of the
+    forgotten rows are kept: a key neither held nor forgotten has no row, so looking
+    for a new thing never queries the store.
     """
 
     def __init__(self, below: RowsReader, *, limit: int | None = None) -> None:
@@ -77,18 +79,24 @@ class BatchRows:
         self.limit = ROW_LIMIT if limit is None else limit
         self.docs: dict[str, Doc | None] = {}
         self.touched: set[str] = set()
-        self.complete = True
-        """Whether every row is in `docs` (nothing forgotten yet)."""
+        self.forgotten: set[str] = set()
+        """The keys of the committed rows forgotten to bound memory (to read again)."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether every row is in `docs` (none forgotten, or all read back)."""
+        return not self.forgotten
 
     def get(self, key: str) -> Doc | None:
         """The document under ``key`` (not a copy: do not change it), or None."""
         try:
             return self.docs[key]
         except KeyError:
-            if self.complete:
+            if key not in self.forgotten:
                 return None
             found = self.below.get(key)
             self.docs[key] = found
+            self.forgotten.discard(key)
             return found
 
     def edit(self, key: str) -> Doc:
@@ -126,8 +134,8 @@ class BatchRows:
             docs[key] = doc  # to the end: the rows written last are forgotten last
         if len(docs) > self.limit:
             for key in list(itertools.islice(docs, len(docs) // 2)):
-                del docs[key]
-            self.complete = False
+                if docs.pop(key) is not None:  # a deleted row is not in the store: no read
+                    self.forgotten.add(key)
 
 
 Apply = Callable[[Envelope, Any], None]

@@ -256,5 +256,33 @@ class TestBatchRows:
         rows.delete("k1")
         assert list(rows.scan("k")) == [(f"k{n}", {"n": n}) for n in (0, 2, 3, 4)]
 
+    def test_only_forgotten_rows_are_read_again_from_the_store(self) -> None:
+        stored: dict[str, Doc] = {}
+        asked: list[str] = []
+        rows = self.rows(stored, limit=2)
+        original = rows.below.get
+
+        def counting_get(key: str) -> Doc | None:
+            asked.append(key)
+            return original(key)
+
+        rows.below.get = counting_get  # type: ignore[method-assign]
+        for n in range(4):
+            rows.put(f"k{n}", {"n": n})
+        changes = rows.take_changes()
+        stored.update(changes)  # type: ignore[arg-type]
+        rows.committed(changes)
+        assert rows.forgotten == {"k0", "k1"}
+        assert rows.get("new") is None  # a new thing: no query
+        assert rows.get("k2") == {"n": 2}  # still held: no query
+        assert asked == []
+        assert rows.get("k0") == {"n": 0}
+        assert asked == ["k0"]
+        assert rows.forgotten == {"k1"}  # held again
+        assert rows.get("k0") == {"n": 0}
+        assert asked == ["k0"]
+        assert rows.get("k1") == {"n": 1}
+        assert rows.complete  # every forgotten row was read back
+
     def test_the_participation_view_rebuilds_in_place(self) -> None:
         assert rebuild.rebuilds_in_place(runners.ViewRunner(None, None, ParticipationView()))  # type: ignore[arg-type]
