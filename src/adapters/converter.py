@@ -48,7 +48,7 @@ def _structure_date(value: Any, _: Any) -> date:
     return date.fromisoformat(value)
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@functools.lru_cache(maxsize=1 << 16)
 def uuid_from_text(text: str) -> UUID:
     """The `UUID` written as ``text``, shared while it is in a bounded cache.
 

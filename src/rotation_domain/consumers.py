@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
@@ -41,7 +41,7 @@ ViewChanges = Mapping[str, Mapping[str, Doc | None]]
 """Per view, per row key: the new document, or None to delete the row."""
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@functools.lru_cache(maxsize=1 << 16)
 def _text(originator_id: UUID) -> str:
     """An originator id as text (ids recur event after event: made once while cached)."""
     return str(originator_id)
@@ -53,9 +53,23 @@ def _name(topic: str) -> str:
     return topic.rsplit(":", 1)[-1]
 
 
-@attrs.frozen
-class Envelope:
-    """One recorded event as a consumer receives it.
+class _EnvelopeFields(NamedTuple):
+    position: int
+    topic: str
+    originator_id: UUID
+    originator_version: int
+    event: Any
+    originator_key: str
+    name: str
+
+
+class Envelope(_EnvelopeFields):
+    """One recorded event as a consumer receives it (immutable).
+
+    Made as ``Envelope(position, topic, originator_id, originator_version, event)``;
+    ``originator_key`` and ``name`` are derived from those. It is a named tuple: a
+    catch-up makes one per event, and a tuple is made several times faster than a
+    frozen attrs instance.
 
     Attributes:
         position: The event's position in the program's log (the notification id).
@@ -67,17 +81,14 @@ class Envelope:
         name: The event's name, such as ``RotationPlanned``.
     """
 
-    position: int
-    topic: str
-    originator_id: UUID
-    originator_version: int
-    event: Any
-    originator_key: str = attrs.field(init=False, eq=False, repr=False)
-    name: str = attrs.field(init=False, eq=False, repr=False)
+    __slots__ = ()
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "originator_key", _text(self.originator_id))
-        object.__setattr__(self, "name", _name(self.topic))
+    def __new__(
+        cls, position: int, topic: str, originator_id: UUID, originator_version: int, event: Any
+    ) -> Envelope:
+        """The envelope of ``event``, recorded at ``position`` of the log."""
+        fields = (position, topic, originator_id, originator_version, event)
+        return tuple.__new__(cls, (*fields, _text(originator_id), _name(topic)))
 
     @property
     def actor(self) -> str:

@@ -32,11 +32,7 @@ def envelope_of(
     else:
         event = withholding(notification, opened)
     return Envelope(
-        position=notification.id,
-        topic=notification.topic,
-        originator_id=event.originator_id,
-        originator_version=event.originator_version,
-        event=event,
+        notification.id, notification.topic, event.originator_id, event.originator_version, event
     )
 
 

@@ -71,7 +71,7 @@ def _part(part: object) -> str:
     return quote(part, safe="") if _NEEDS_QUOTING.search(part) else part
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@functools.lru_cache(maxsize=1 << 16)
 def key(*parts: object) -> str:
     """A row key from parts joined by ``/``; text parts are escaped so they hold no ``/``.
 
