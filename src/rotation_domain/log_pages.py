@@ -8,7 +8,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from rotation_domain.consumers import Envelope
+from rotation_domain.consumers import Envelope, event_name, id_text
 
 __all__ = ["READ_PAGE_SIZE", "Progress", "envelope_of", "notifications_after"]
 
@@ -31,12 +31,13 @@ def envelope_of(
         event = app.mapper.to_domain_event(notification)
     else:
         event = withholding(notification, opened)
-    return Envelope(
-        notification.id, notification.topic, event.originator_id, event.originator_version, event
-    )
+    topic, originator_id = notification.topic, event.originator_id
+    fields = (notification.id, topic, originator_id, event.originator_version, event)
+    return _new_tuple(Envelope, (*fields, id_text(originator_id), event_name(topic)))
 
 
 _WITHHOLDING = "to_domain_event_withholding"
+_new_tuple = tuple.__new__  # what `Envelope` does, without a call of its own per event
 
 
 def notifications_after(

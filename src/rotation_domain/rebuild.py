@@ -57,6 +57,10 @@ ROW_LIMIT = 400_000
 """Rows a view keeps in memory while rebuilt; past it, the older half is forgotten."""
 
 
+_ABSENT: Any = object()
+"""What `BatchRows.docs` gives for a key it does not hold (None is a deleted row)."""
+
+
 def rebuilds_in_place(runner: ViewRunner) -> bool:
     """Whether the runner's view lets its rebuild change documents in place."""
     return bool(getattr(runner.view, "rebuilds_in_place", False))
@@ -81,6 +85,15 @@ class BatchRows:
         self.touched: set[str] = set()
         self.forgotten: set[str] = set()
         """The keys of the committed rows forgotten to bound memory (to read again)."""
+        self.settling: dict[str, Callable[[], None]] = {}
+        """Per key, work its writer left to do once before the page's changes are taken.
+
+        A view whose summary rows add up its documents' contributions registers here the
+        first time a page changes a document (`default_views._base.revise`), and moves
+        the summaries once from the document's first state in the page to its last,
+        instead of after every event (the summaries are read by queries only, never by
+        the view's handlers, so no handler sees them lag within the page).
+        """
 
     @property
     def complete(self) -> bool:
@@ -89,15 +102,15 @@ class BatchRows:
 
     def get(self, key: str) -> Doc | None:
         """The document under ``key`` (not a copy: do not change it), or None."""
-        try:
-            return self.docs[key]
-        except KeyError:
-            if key not in self.forgotten:
-                return None
-            found = self.below.get(key)
-            self.docs[key] = found
-            self.forgotten.discard(key)
-            return found
+        doc: Doc | None = self.docs.get(key, _ABSENT)
+        if doc is not _ABSENT:
+            return doc
+        if key not in self.forgotten:
+            return None
+        found = self.below.get(key)
+        self.docs[key] = found
+        self.forgotten.discard(key)
+        return found
 
     def edit(self, key: str) -> Doc:
         """The document under ``key`` (a new empty one when absent), to change and put back."""
@@ -120,7 +133,14 @@ class BatchRows:
         self.touched.add(key)
 
     def take_changes(self) -> dict[str, Doc | None]:
-        """The rows put or deleted since the last call: what the page commits."""
+        """The rows put or deleted since the last call: what the page commits.
+
+        The work registered in `settling` is done first, in the order it was registered.
+        """
+        while self.settling:
+            settling, self.settling = self.settling, {}
+            for settle in settling.values():
+                settle()
         docs = self.docs
         changes = {key: docs[key] for key in sorted(self.touched)}
         self.touched = set()

@@ -148,23 +148,25 @@ class DatedDocs:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self._at = f"{kind}@"
 
     def _pointer(self, ident: str) -> str:
-        return key(f"{self.kind}@", ident)
+        return key(self._at, ident)
 
     def get(self, rows: RowsReader, ident: str) -> Doc | None:
         """The document of ``ident``, to change and `put` back (see `editable`), or None."""
-        pointer = rows.get(self._pointer(ident))
+        pointer = rows.get(key(self._at, ident))
         return None if pointer is None else editable(rows, pointer["key"])
 
     def put(self, rows: Rows, ident: str, day: str | None, doc: Doc) -> None:
         """Store the document of ``ident`` under ``day``, moving it if its day changed."""
         where = key(self.kind, day or "undated", ident)
-        pointer = rows.get(self._pointer(ident))
-        if pointer is not None and pointer["key"] != where:
-            rows.delete(pointer["key"])
+        pointer_key = key(self._at, ident)
+        pointer = rows.get(pointer_key)
         if pointer is None or pointer["key"] != where:
-            rows.put(self._pointer(ident), {"key": where})
+            if pointer is not None:
+                rows.delete(pointer["key"])
+            rows.put(pointer_key, {"key": where})
         rows.put(where, doc)
 
     def delete(self, rows: Rows, ident: str) -> None:
@@ -243,14 +245,45 @@ def revise(
     change: Callable[[Doc], None],
     contribution: Callable[[Doc], Contribution],
 ) -> Doc:
-    """Change the document under ``doc_key`` and move its contribution to the summaries."""
+    """Change the document under ``doc_key`` and move its contribution to the summaries.
+
+    Over rows that settle a page at once (a rebuild's `rotation_domain.rebuild.BatchRows`
+    has ``settling``), the contribution is moved once a page, from the document's state
+    before the page's first change to its state when the page is taken.
+    """
+    settling: dict[str, Callable[[], None]] | None = getattr(rows, "settling", None)
     before = rows.get(doc_key)
+    if settling is not None:
+        if doc_key not in settling:
+            old = contribution(before) if before is not None else {}
+            settling[doc_key] = functools.partial(_settle, rows, doc_key, old, contribution)
+        doc = editable(rows, doc_key)
+        change(doc)
+        rows.put(doc_key, doc)
+        return doc
     old = contribution(before) if before is not None else {}  # before the change, in place
     doc = editable(rows, doc_key)
     change(doc)
     rows.put(doc_key, doc)
     shift(rows, old, contribution(doc))
     return doc
+
+
+def settles_by_page(rows: RowsReader) -> bool:
+    """Whether `revise` moves contributions once a page over these rows.
+
+    Then a document with a contribution must change only through `revise`: a counter
+    moved directly as well (`bump`) would be counted twice.
+    """
+    return getattr(rows, "settling", None) is not None
+
+
+def _settle(
+    rows: Rows, doc_key: str, old: Contribution, contribution: Callable[[Doc], Contribution]
+) -> None:
+    """Move a document's contribution from ``old`` to what its current state gives."""
+    doc = rows.get(doc_key)
+    shift(rows, old, contribution(doc) if doc is not None else {})
 
 
 def counts_of(doc: Doc | None) -> Counts:

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import attrs
 
-from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
+from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader, id_text
 from rotation_domain.default_views._base import DatedDocs, HandlerView, days, iso, parse_day, topic
 from rotation_domain.values import Policy
 
@@ -111,7 +111,7 @@ class CapacityReport:
 def _booked(envelope: Envelope, rows: Rows) -> None:
     """A rotation booked in one month: the latest booking gives its window and mentor."""
     booking = envelope.event.booking
-    ident, roster = str(booking.rotation_id), envelope.originator_key
+    ident, roster = id_text(booking.rotation_id), envelope.originator_key
     doc = _BOOKINGS.get(rows, ident) or {"rotation_id": ident, "rosters": []}
     doc["rosters"] = sorted({*doc["rosters"], roster})
     if envelope.position >= doc.get("position", 0):
@@ -131,7 +131,7 @@ def _booked(envelope: Envelope, rows: Rows) -> None:
 
 def _released(envelope: Envelope, rows: Rows) -> None:
     """A rotation no longer holds a place in one month; in none, it is gone."""
-    ident, roster = str(envelope.event.rotation_id), envelope.originator_key
+    ident, roster = id_text(envelope.event.rotation_id), envelope.originator_key
     doc = _BOOKINGS.get(rows, ident)
     if doc is None:
         return

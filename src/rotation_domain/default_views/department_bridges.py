@@ -111,6 +111,10 @@ def _registered(envelope: Envelope, rows: Rows) -> None:
     rows.put(row_key, doc)
 
 
+_MOVES_GUEST = frozenset({"RotationPlanned", "RotationCancelled"})
+"""The events that change what `_guest_of` reads of a rotation."""
+
+
 def _rotation(envelope: Envelope, rows: Rows) -> None:
     event, name = envelope.event, envelope.name
 
@@ -123,6 +127,9 @@ def _rotation(envelope: Envelope, rows: Rows) -> None:
             doc["completed" if name == "RotationCompleted" else "cancelled"] = True
 
     row_key = key("rotation", envelope.originator_key)
+    if name not in _MOVES_GUEST:  # the host, participant and cancellation stay as they were
+        revise(rows, row_key, change, _rotation_contribution)
+        return
     before = _guest_of(rows.get(row_key))
     after = _guest_of(revise(rows, row_key, change, _rotation_contribution))
     _move_guest(rows, before, after)

@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 import attrs
 
-from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
+from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader, id_text
 from rotation_domain.default_views._base import (
     HandlerView,
     editable,
@@ -113,7 +113,7 @@ def _handle(envelope: Envelope, rows: Rows) -> None:
     if name == "ImprovementProposed":
         doc.update(
             id=envelope.originator_key,
-            rotation_id=str(event.rotation_id),
+            rotation_id=id_text(event.rotation_id),
             participant=event.participant,
             host_department=event.host_department,
             title=event.title,

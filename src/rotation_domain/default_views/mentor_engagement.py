@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import attrs
 
-from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
+from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader, id_text
 from rotation_domain.default_views._base import (
     Contribution,
     HandlerView,
@@ -22,6 +22,7 @@ from rotation_domain.default_views._base import (
     editable,
     key,
     revise,
+    settles_by_page,
     tagged,
     topic,
 )
@@ -102,14 +103,14 @@ def _mentorship(rows: Rows, ident: str, change: dict[str, object]) -> None:
 
 def _nominated(envelope: Envelope, rows: Rows) -> None:
     event, ident = envelope.event, envelope.originator_key
-    rotation_key = key("rotation", str(event.rotation_id))
+    rotation_key = key("rotation", id_text(event.rotation_id))
     rotation = editable(rows, rotation_key)
     rotation["mentorships"] = sorted({*rotation.get("mentorships", []), ident})
     rows.put(rotation_key, rotation)
     change = {
         "mentor": event.mentor,
         "participant": event.participant,
-        "rotation_id": str(event.rotation_id),
+        "rotation_id": id_text(event.rotation_id),
         "rotation_finished": bool(rotation.get("finished")),
     }
     _mentorship(rows, ident, change)
@@ -123,17 +124,25 @@ def _session(envelope: Envelope, rows: Rows) -> None:
     """A session held: one more of its kind for the mentorship and for its mentor.
 
     Only that counter of the mentorship's contribution moves, so the mentor's row is
-    bumped directly (what `revise` would find, without computing both contributions).
+    bumped directly (what `revise` would find, without computing both contributions),
+    except over rows that settle contributions once a page.
     """
     kind = str(envelope.event.kind)
     doc_key = key("mentorship", envelope.originator_key)
+    if settles_by_page(rows):
+        revise(rows, doc_key, functools.partial(_one_more, kind), _contribution)
+        return
     doc = editable(rows, doc_key)
-    sessions = doc.setdefault("sessions", {})
-    sessions[kind] = sessions.get(kind, 0) + 1
+    _one_more(kind, doc)
     rows.put(doc_key, doc)
     mentor = doc.get("mentor")
     if mentor is not None:
         bump(rows, key("mentor", mentor), _session_counter(kind), 1)
+
+
+def _one_more(kind: str, mentorship: Doc) -> None:
+    sessions = mentorship.setdefault("sessions", {})
+    sessions[kind] = sessions.get(kind, 0) + 1
 
 
 def _rotation_finished(envelope: Envelope, rows: Rows) -> None:

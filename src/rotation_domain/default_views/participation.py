@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import attrs
 
-from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader
+from rotation_domain.consumers import Doc, Envelope, Rows, RowsReader, id_text
 from rotation_domain.default_views._base import (
     DatedDocs,
     HandlerView,
@@ -163,7 +163,7 @@ def _improvement(envelope: Envelope, rows: Rows) -> None:
     row_key = key("improvement", ident)
     doc = editable(rows, row_key)
     if envelope.name == "ImprovementProposed":
-        doc["rotation"] = str(envelope.event.rotation_id)
+        doc["rotation"] = id_text(envelope.event.rotation_id)
     else:
         doc["withdrawn"] = True
     rows.put(row_key, doc)
