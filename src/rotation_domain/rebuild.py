@@ -114,7 +114,9 @@ class BatchRows:
 
     def edit(self, key: str) -> Doc:
         """The document under ``key`` (a new empty one when absent), to change and put back."""
-        doc = self.get(key)
+        doc: Doc | None = self.docs.get(key, _ABSENT)
+        if doc is _ABSENT:
+            doc = self.get(key)
         return {} if doc is None else doc
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:

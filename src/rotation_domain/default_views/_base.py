@@ -257,7 +257,7 @@ def revise(
         if doc_key not in settling:
             old = contribution(before) if before is not None else {}
             settling[doc_key] = functools.partial(_settle, rows, doc_key, old, contribution)
-        doc = editable(rows, doc_key)
+        doc = {} if before is None else before  # such rows hand out documents to change
         change(doc)
         rows.put(doc_key, doc)
         return doc
