@@ -848,7 +848,7 @@ def attribute_rebuild(url: str, events: int) -> dict[str, Any]:
                     timings.wrap(module, attr, label)
         timings.wrap(sqlite_store.SQLiteConsumerStore, "commit_views", "commit rows")
         timings.wrap(sqlite_store, "encode_changes", "JSON encode of rows")
-        timings.wrap(sqlite_store.SQLiteConsumerStore, "reset_view", "reset views")
+        timings.wrap(sqlite_store.SQLiteConsumerStore, "reset_views", "reset views")
         gc.collect()
         started = time.perf_counter()
         program.rebuild()
@@ -944,7 +944,7 @@ def row_sizes(url: str) -> dict[str, Any]:
 # Where the time goes: (label, the functions whose cumulative time it is), by file and name.
 _PROFILE_PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("whole rebuild", (("event_consumers.py", "rebuild"),)),
-    ("reset_view (delete old rows)", (("consumer_store_sqlite.py", "reset_view"),)),
+    ("reset_views (delete old rows)", (("consumer_store_sqlite.py", "reset_views"),)),
     (
         "read the log (select_notifications)",
         (("sqlite.py", "select_notifications"), ("sqlite_log_reads.py", "select_notifications")),

@@ -73,11 +73,20 @@ class MemoryConsumerStore(CommitsViews):
     def reset_view(self, consumer: str, views: Sequence[str]) -> None:
         """Drop the views' rows and the consumer's position and failures."""
         with self._lock:
-            for view in views:
-                self._rows.pop(view, None)
-            self._positions.pop(consumer, None)
-            for key in [key for key in self._deliveries if key[0] == consumer]:
-                del self._deliveries[key]
+            self._reset(consumer, views)
+
+    def reset_views(self, consumers: Sequence[str]) -> None:
+        """Reset each consumer and its view of the same name, at once."""
+        with self._lock:
+            for consumer in consumers:
+                self._reset(consumer, [consumer])
+
+    def _reset(self, consumer: str, views: Sequence[str]) -> None:
+        for view in views:
+            self._rows.pop(view, None)
+        self._positions.pop(consumer, None)
+        for key in [key for key in self._deliveries if key[0] == consumer]:
+            del self._deliveries[key]
 
     def advance(self, consumer: str, *, expected: int, position: int) -> None:
         """Move an integration's position from ``expected`` to ``position``.

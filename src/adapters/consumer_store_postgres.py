@@ -223,6 +223,14 @@ class PostgresConsumerStore(CommitsViews):
             conn.execute(self._sql["drop_views"], (list(views),))
             conn.execute(self._sql["clear_deliveries"], (consumer,))
 
+    def reset_views(self, consumers: Sequence[str]) -> None:
+        """Reset each consumer and its view of the same name, in one transaction."""
+        with self._pool.connection() as conn, conn.transaction():
+            for consumer in consumers:
+                conn.execute(self._sql["delete_position"], (consumer,))
+                conn.execute(self._sql["clear_deliveries"], (consumer,))
+            conn.execute(self._sql["drop_views"], (list(consumers),))
+
     def advance(self, consumer: str, *, expected: int, position: int) -> None:
         """Move an integration's position from ``expected`` to ``position``.
 

@@ -284,6 +284,9 @@ class ConsumerStore(Protocol):
     def reset_view(self, consumer: str, views: Sequence[str]) -> None:
         """Drop the consumer's rows and position, so it is rebuilt from zero."""
 
+    def reset_views(self, consumers: Sequence[str]) -> None:
+        """`reset_view` of each consumer and its view of the same name, in ONE transaction."""
+
     def advance(self, consumer: str, *, expected: int, position: int) -> None:
         """Move an integration's position; `PositionConflict` if it is not ``expected``."""
 

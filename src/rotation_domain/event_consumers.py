@@ -189,8 +189,7 @@ class Consumers:
                 raise KeyError(f"no view is named {name!r} (known: {known})")
         self.inline.commit()  # the views not rebuilt keep what they folded
         self.inline.forget()
-        for name in names:
-            self.store.reset_view(name, [name])
+        self.store.reset_views(names)
         catch_up_views(
             self.app,
             self.store,

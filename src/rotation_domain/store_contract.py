@@ -283,6 +283,28 @@ class ConsumerStoreContract(ABC):
 
     # Reset
 
+    def test_reset_views_drops_those_consumers_rows_positions_and_failures_only(self) -> None:
+        store = self.open_store()
+        store.commit_view("a", 2, {"a": {"k": {}, "l": {}}}, expected=0, position=5)
+        store.commit_view("b", 1, {"b": {"k": {}}}, expected=0, position=6)
+        store.commit_view("c", 1, {"c": {"k": {"n": 1}}}, expected=0, position=7)
+        for consumer in ("a", "b", "c"):
+            store.record_failure(Delivery(consumer, 3, 1, "retrying", "boom"))
+        store.reset_views(["a", "b"])
+        for consumer in ("a", "b"):
+            assert store.position(consumer) == 0
+            assert store.view_version(consumer) is None
+            assert store.failures(consumer) == []
+            assert list(store.reader(consumer).scan()) == []
+        assert store.position("c") == 7
+        assert store.reader("c").get("k") == {"n": 1}
+        assert [d.consumer for d in store.failures("c")] == ["c"]
+        store.reset_views(["c", "a"])  # every view that has rows (and one with none)
+        assert list(store.reader("c").scan()) == []
+        assert store.position("c") == 0
+        store.commit_view("a", 3, {"a": {"m": {}}}, expected=0, position=9)
+        assert [k for k, _ in store.reader("a").scan()] == ["m"]
+
     def test_reset_view_drops_that_consumers_rows_position_and_failures_only(self) -> None:
         store = self.open_store()
         store.commit_view("a", 2, {"v1": {"k": {}}, "v2": {"k": {}}}, expected=0, position=5)
