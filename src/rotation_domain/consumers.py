@@ -74,7 +74,7 @@ class Envelope(_EnvelopeFields):
     Made as ``Envelope(position, topic, originator_id, originator_version, event)``;
     ``originator_key`` and ``name`` are derived from those. It is a named tuple: a
     catch-up makes one per event, and a tuple is made several times faster than a
-    frozen attrs instance.
+    frozen attrs instance (ADR 0014).
 
     Attributes:
         position: The event's position in the program's log (the notification id).
