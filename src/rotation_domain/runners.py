@@ -84,7 +84,8 @@ class OverlayRows:
     """A view's rows as seen inside a page: committed rows with the page's changes on top.
 
     Changes are journaled per event (`begin`), so a failing event's partial changes are
-    undone (`undo`) without copying the page's changes for every event.
+    undone (`undo`) without copying the page's changes for every event. ``below`` must
+    hand out a new document at each `get` (as `CachedRows` does): `edit` passes it on.
     """
 
     def __init__(self, below: RowsReader) -> None:
@@ -98,6 +99,27 @@ class OverlayRows:
         if key in changes:
             return changes[key]
         return self.below.get(key)
+
+    def edit(self, key: str) -> Doc:
+        """The document under ``key`` (a new empty one when absent), to change and put back.
+
+        It is the caller's own: a document this event already put is handed out itself; a
+        committed one comes as the new copy ``below`` reads (`CachedRows` decodes one at
+        each read); one an earlier event of the page changed is copied, since undoing this
+        event must give it back as it was.
+        """
+        changes = self.changes
+        if key in changes:
+            doc = changes[key]
+            if doc is None:
+                return {}
+            journal = self._journal
+            if key in journal and journal[key] is not doc:  # put by this event: its own
+                return doc
+            copy_: Doc = orjson.loads(orjson.dumps(doc))
+            return copy_
+        found = self.below.get(key)
+        return {} if found is None else found
 
     def scan(self, prefix: str = "") -> Iterator[tuple[str, Doc]]:
         """The committed rows with the page's changes on top, ordered by key."""
