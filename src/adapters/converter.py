@@ -26,6 +26,7 @@ Python value into a stored state.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -33,7 +34,7 @@ from uuid import UUID
 import cattrs
 from cattrs.preconf.orjson import make_converter as make_orjson_converter
 
-__all__ = ["make_converter", "uuid_from_text"]
+__all__ = ["TEXT_PARSERS", "make_converter", "uuid_from_text"]
 
 
 def _structure_datetime(value: Any, _: Any) -> datetime:
@@ -63,6 +64,18 @@ def _structure_uuid(value: Any, _: Any) -> UUID:
     if isinstance(value, UUID):
         return value
     return uuid_from_text(value)
+
+
+TEXT_PARSERS: dict[Any, Callable[[str], Any]] = {
+    _structure_datetime: datetime.fromisoformat,
+    _structure_date: date.fromisoformat,
+    _structure_uuid: uuid_from_text,
+}
+"""Per structure hook of this module, what it does to a JSON string, called directly.
+
+A decoder that finds one of these hooks for a field may call the parser on a string
+value without the hook's own call (the mapper does, for every event it reads).
+"""
 
 
 def make_converter() -> cattrs.Converter:

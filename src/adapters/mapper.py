@@ -65,7 +65,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-from adapters.converter import make_converter
+from adapters.converter import TEXT_PARSERS, make_converter
 from adapters.personal_keys import PersonalKeys
 from rotation_domain.personal_data import (
     FORGOTTEN,
@@ -79,6 +79,7 @@ __all__ = ["CattrsMapper"]
 
 _UnstructureHook = Callable[[Any], Any]
 _StructureHook = Callable[[Any, Any], Any]
+_TextParser = Callable[[str], Any]
 _IdConvertor = Callable[[Any], Any]
 
 _ID_FIELDS: Final = frozenset({"originator_id", "originator_version"})
@@ -132,7 +133,7 @@ class _EventCodec:
         topic: str,
         class_version: int,
         unstructure_steps: tuple[tuple[str, _UnstructureHook], ...],
-        structure_steps: tuple[tuple[str, _StructureHook, Any], ...],
+        structure_steps: tuple[tuple[str, _StructureHook, Any, _TextParser | None], ...],
         field_names: frozenset[str],
         defaults: Mapping[str, Callable[[], Any]],
         str_id_convertor: _IdConvertor | None,
@@ -383,9 +384,16 @@ class CattrsMapper(Mapper[UUID]):
                 from_version += 1
             if not codec.field_names <= state.keys():
                 self._add_missing_fields(codec, state)
-            for name, structure, type_ in codec.structure_steps:
+            for name, structure, type_, parse in codec.structure_steps:
+                value = state[name]
+                if parse is not None and value.__class__ is str:
+                    try:  # a date, a time or a UUID as text: parsed without the hook's call
+                        state[name] = parse(value)
+                        continue
+                    except ValueError:
+                        pass  # the hook raises it again, and the error names the field
                 try:
-                    state[name] = structure(state[name], type_)
+                    state[name] = structure(value, type_)
                 except Exception as error:
                     raise _FieldError(f"$.{name}", error) from error
             if codec.is_snapshot:
@@ -426,7 +434,7 @@ class CattrsMapper(Mapper[UUID]):
         else:
             fields = {name: None for name, hint in hints.items() if not _is_class_var(hint)}
         unstructure_steps: list[tuple[str, _UnstructureHook]] = []
-        structure_steps: list[tuple[str, _StructureHook, Any]] = []
+        structure_steps: list[tuple[str, _StructureHook, Any, _TextParser | None]] = []
         defaults: dict[str, Callable[[], Any]] = {}
         for name, field in fields.items():
             if name in _ID_FIELDS or (is_snapshot and name == "state"):
@@ -437,7 +445,7 @@ class CattrsMapper(Mapper[UUID]):
                 unstructure_steps.append((name, unstructure))
             structure = self._structure_hook(type_)
             if structure is not None:
-                structure_steps.append((name, structure, type_))
+                structure_steps.append((name, structure, type_, TEXT_PARSERS.get(structure)))
             if field is not None:
                 default = _field_default(field)
                 if default is not None:

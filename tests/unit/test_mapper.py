@@ -423,6 +423,35 @@ def test_a_payload_of_the_wrong_shape_raises_a_deserialisation_error() -> None:
         mapper.to_domain_event(wrong)
 
 
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [("starts", "2025-02-30"), ("timestamp", "yesterday"), ("starts", "2025-03-01T10:00")],
+)
+def test_a_date_or_time_that_does_not_parse_names_its_field(field: str, text: str) -> None:
+    mapper = new_mapper()
+    stored = mapper.to_stored_event(make_sample().collect_events()[0])
+    state = orjson.loads(stored.state)
+    state[field] = text
+    broken = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=orjson.dumps(state),
+    )
+
+    with pytest.raises(MapperDeserialisationError, match=rf"Sample\.Created.*\$\.{field}"):
+        mapper.to_domain_event(broken)
+
+
+def test_dates_times_and_ids_are_parsed_from_their_text() -> None:
+    mapper = new_mapper()
+    event = make_sample().collect_events()[0]
+    back = mapper.to_domain_event(mapper.to_stored_event(event))
+    assert (type(back.starts), back.starts) == (date, event.starts)
+    assert (type(back.timestamp), back.timestamp) == (datetime, event.timestamp)
+    assert (type(back.originator_id), back.originator_id) == (UUID, event.originator_id)
+
+
 def test_a_payload_missing_a_field_raises_a_deserialisation_error() -> None:
     mapper = new_mapper()
     missing = StoredEvent(
