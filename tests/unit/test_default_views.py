@@ -680,6 +680,30 @@ def golden_envelopes() -> list[Envelope]:
     return envelopes
 
 
+def test_the_log_gives_the_envelopes_their_constructor_makes() -> None:
+    envelopes = golden_envelopes()  # made with Envelope(...)
+    program = open_program("memory:")
+    try:
+        seed_company(program)
+        for logged in log_of(program):  # made by envelope_of, without Envelope's own call
+            made = Envelope(
+                logged.position,
+                logged.topic,
+                logged.originator_id,
+                logged.originator_version,
+                logged.event,
+            )
+            assert logged == made
+            assert type(logged) is Envelope
+            assert (logged.originator_key, logged.name) == (
+                str(logged.originator_id),
+                logged.topic.rsplit(":", 1)[-1],
+            )
+    finally:
+        program.close()
+    assert all(e.originator_key == str(e.originator_id) for e in envelopes)
+
+
 def test_every_view_folds_every_golden_event_without_raising() -> None:
     envelopes = golden_envelopes()
     assert len(envelopes) == 123
