@@ -68,6 +68,10 @@ class _EnvelopeFields(NamedTuple):
     name: str
 
 
+_GIVEN = ("position", "topic", "originator_id", "originator_version", "event")
+"""The fields an `Envelope` is made from; ``originator_key`` and ``name`` follow from them."""
+
+
 class Envelope(_EnvelopeFields):
     """One recorded event as a consumer receives it (immutable).
 
@@ -94,6 +98,19 @@ class Envelope(_EnvelopeFields):
         """The envelope of ``event``, recorded at ``position`` of the log."""
         fields = (position, topic, originator_id, originator_version, event)
         return tuple.__new__(cls, (*fields, id_text(originator_id), event_name(topic)))
+
+    def __getnewargs__(self) -> tuple[int, str, UUID, int, Any]:
+        """What `Envelope` is made from again by `copy` and `pickle`."""
+        return self[:5]
+
+    def _replace(self, **changes: Any) -> Envelope:
+        """A new envelope with some of the five given fields changed (the others derived)."""
+        given = dict(zip(_GIVEN, self[:5], strict=True))
+        unknown = changes.keys() - given.keys()
+        if unknown:
+            raise ValueError(f"an envelope is made from {_GIVEN}, not {sorted(unknown)}")
+        given.update(changes)
+        return Envelope(**given)
 
     @property
     def actor(self) -> str:
