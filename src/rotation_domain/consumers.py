@@ -68,7 +68,7 @@ class _EnvelopeFields(NamedTuple):
     name: str
 
 
-_GIVEN = ("position", "topic", "originator_id", "originator_version", "event")
+_GIVEN = _EnvelopeFields._fields[:5]
 """The fields an `Envelope` is made from; ``originator_key`` and ``name`` follow from them."""
 
 

@@ -150,9 +150,6 @@ class DatedDocs:
         self.kind = kind
         self._at = f"{kind}@"
 
-    def _pointer(self, ident: str) -> str:
-        return key(self._at, ident)
-
     def get(self, rows: RowsReader, ident: str) -> Doc | None:
         """The document of ``ident``, to change and `put` back (see `editable`), or None."""
         pointer = rows.get(key(self._at, ident))
@@ -171,10 +168,11 @@ class DatedDocs:
 
     def delete(self, rows: Rows, ident: str) -> None:
         """Forget the document of ``ident``."""
-        pointer = rows.get(self._pointer(ident))
+        pointer_key = key(self._at, ident)
+        pointer = rows.get(pointer_key)
         if pointer is not None:
             rows.delete(pointer["key"])
-            rows.delete(self._pointer(ident))
+            rows.delete(pointer_key)
 
     def between(self, rows: RowsReader, first: date, last: date) -> Iterator[Doc]:
         """The documents dated in the months from ``first`` to ``last`` (filter the days)."""
