@@ -15,6 +15,7 @@ employee not seen for a while would otherwise cost a second round trip, the key'
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.personal_keys import KEYS_TABLE, PersonalKeys
 
-__all__ = ["SnapshotAndEvents", "select_postgres", "select_sqlite"]
+__all__ = ["SnapshotAndEvents", "postgres_load_statement", "select_postgres", "select_sqlite"]
 
 SnapshotAndEvents = tuple[StoredEvent | None, list[StoredEvent]]
 """The latest snapshot (None when there is none) and the events after its version."""
@@ -147,6 +148,33 @@ def select_sqlite(
     return _split(originator_id, rows, keys)
 
 
+@functools.lru_cache(maxsize=64)
+def postgres_load_statement(
+    schema: str, snapshots: str, events: str, *, upto: bool, with_key: bool
+) -> Composed:
+    """The statement `select_postgres` sends: parameters ``id``, and ``lte`` with ``upto``.
+
+    Composed once per shape (and shared with `adapters.postgres_warmup`, which runs it on
+    each new connection so that the prepared statement is found there again).
+    """
+    bound = " AND originator_version <= %(lte)s" if upto else ""
+    return SQL(
+        _POSTGRES.format(
+            schema="{schema}",
+            snapshots="{snapshots}",
+            events="{events}",
+            snapshot_upto=bound,
+            event_upto=bound,
+            key=_POSTGRES_KEY if with_key else "",
+        )
+    ).format(
+        schema=Identifier(schema),
+        snapshots=Identifier(snapshots),
+        events=Identifier(events),
+        keys=Identifier(KEYS_TABLE),
+    )
+
+
 def select_postgres(
     recorder: Any,
     snapshots: Any,
@@ -166,22 +194,13 @@ def select_postgres(
         return None
     if datastore.originator_id_type != "uuid":  # ids kept as text: eventsourcing's two queries
         return None
-    upto = "" if lte is None else " AND originator_version <= %(lte)s"
     with_key = _keys_wanted(recorder, keys, originator_id)
-    statement: Composed = SQL(
-        _POSTGRES.format(
-            schema="{schema}",
-            snapshots="{snapshots}",
-            events="{events}",
-            snapshot_upto=upto,
-            event_upto=upto,
-            key=_POSTGRES_KEY if with_key else "",
-        )
-    ).format(
-        schema=Identifier(datastore.schema),
-        snapshots=Identifier(table),
-        events=Identifier(recorder.events_table_name),
-        keys=Identifier(KEYS_TABLE),
+    statement = postgres_load_statement(
+        datastore.schema,
+        table,
+        recorder.events_table_name,
+        upto=lte is not None,
+        with_key=with_key,
     )
     params: dict[str, Any] = {"id": originator_id, "lte": lte}
     with datastore.get_connection() as connection, connection.cursor() as cursor:

@@ -64,6 +64,7 @@ from adapters.audit_chain_postgres import (
     insert_function_name,
 )
 from adapters.personal_keys import PersonalKeys
+from adapters.postgres_warmup import cold_load_warm_ups, warm_new_connections
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
 from rotation_domain.log_head import EXPECTED_HEAD, HeadMoved, check_expected_head
@@ -403,6 +404,9 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
         Raises:
             ProgrammingError: ``POSTGRES_ENABLE_DB_FUNCTIONS`` is on, or a name is too long.
         """
+        # Each connection the pool opens runs a load's statements once before it is handed
+        # out (adapters.postgres_warmup). The pool opens in eventsourcing's constructor.
+        warm_new_connections(datastore, cold_load_warm_ups(datastore.schema, events_table_name))
         super().__init__(datastore, events_table_name=events_table_name)
         if datastore.enable_db_functions:
             raise ProgrammingError(

@@ -17,7 +17,19 @@ from psycopg import sql
 from adapters.consumer_store_postgres import SCHEMA_LOCK
 from adapters.personal_keys import KEYS_TABLE, PersonalKeys
 
-__all__ = ["PostgresPersonalKeys"]
+__all__ = ["PostgresPersonalKeys", "select_key_statement", "select_keys_statement"]
+
+
+def select_key_statement(schema: str) -> sql.Composed:
+    """The statement that reads one person's key row (parameter: the person's id)."""
+    table = sql.Identifier(schema, KEYS_TABLE)
+    return sql.SQL("SELECT data_key FROM {} WHERE subject_id = %s").format(table)
+
+
+def select_keys_statement(schema: str) -> sql.Composed:
+    """The statement that reads several people's key rows (parameter: a list of ids)."""
+    table = sql.Identifier(schema, KEYS_TABLE)
+    return sql.SQL("SELECT subject_id, data_key FROM {} WHERE subject_id = ANY(%s)").format(table)
 
 
 class PostgresPersonalKeys(PersonalKeys):
@@ -33,6 +45,8 @@ class PostgresPersonalKeys(PersonalKeys):
         self.datastore = datastore
         schema = sql.Identifier(datastore.schema)
         self._keys_table = sql.SQL("{}.{}").format(schema, sql.Identifier(KEYS_TABLE))
+        self._select_one = select_key_statement(datastore.schema)
+        self._select_many = select_keys_statement(datastore.schema)
         with datastore.transaction(commit=True) as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             cursor.execute(
@@ -47,10 +61,7 @@ class PostgresPersonalKeys(PersonalKeys):
         # One statement on an autocommit connection: one round trip. (The datastore's
         # `transaction()` would add a BEGIN and a ROLLBACK, two more.)
         with self.datastore.get_connection() as connection, connection.cursor() as cursor:
-            cursor.execute(
-                sql.SQL("SELECT data_key FROM {} WHERE subject_id = %s").format(self._keys_table),
-                (subject,),
-            )
+            cursor.execute(self._select_one, (subject,))
             row = cursor.fetchone()
         if row is None:
             return False, None
@@ -59,12 +70,7 @@ class PostgresPersonalKeys(PersonalKeys):
 
     def _select_keys(self, subjects: list[Any]) -> dict[str, bytes | None]:
         with self.datastore.get_connection() as connection, connection.cursor() as cursor:
-            cursor.execute(
-                sql.SQL("SELECT subject_id, data_key FROM {} WHERE subject_id = ANY(%s)").format(
-                    self._keys_table
-                ),
-                (subjects,),
-            )
+            cursor.execute(self._select_many, (subjects,))
             rows = cursor.fetchall()
         return {
             str(row["subject_id"]): bytes(row["data_key"]) if row["data_key"] is not None else None
