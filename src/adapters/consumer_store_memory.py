@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from adapters.consumer_stores import (
@@ -80,6 +81,10 @@ class MemoryConsumerStore(CommitsViews):
         with self._lock:
             for consumer in consumers:
                 self._reset(consumer, [consumer])
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """Nothing to tune in memory: a block that changes nothing."""
+        return nullcontext()
 
     def _reset(self, consumer: str, views: Sequence[str]) -> None:
         for view in views:

@@ -28,6 +28,7 @@ faster than JSONB. Keys cannot hold NUL characters (PostgreSQL text cannot).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Final, LiteralString
 
 from psycopg import Connection, sql
@@ -230,6 +231,10 @@ class PostgresConsumerStore(CommitsViews):
                 conn.execute(self._sql["delete_position"], (consumer,))
                 conn.execute(self._sql["clear_deliveries"], (consumer,))
             conn.execute(self._sql["drop_views"], (list(consumers),))
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """Nothing to tune: PostgreSQL's checkpoints run in the server, not in a commit."""
+        return nullcontext()
 
     def advance(self, consumer: str, *, expected: int, position: int) -> None:
         """Move an integration's position from ``expected`` to ``position``.

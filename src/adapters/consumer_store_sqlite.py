@@ -65,6 +65,9 @@ _PUT_POSITION = (
     " ON CONFLICT (consumer) DO UPDATE SET position = excluded.position,"
     " view_version = excluded.view_version"
 )
+BULK_CACHE_KIB: Final = 65_536
+"""The page cache of the store's connection in `SQLiteConsumerStore.bulk_writes` (KiB)."""
+
 _PUT_ROW = (
     "INSERT INTO rotation_view_rows (view, key, doc) VALUES (?, ?, ?)"
     " ON CONFLICT (view, key) DO UPDATE SET doc = excluded.doc"
@@ -179,6 +182,33 @@ class SQLiteConsumerStore(CommitsViews):
                 conn.execute("DELETE FROM rotation_view_rows")  # SQLite's truncate
             for consumer in consumers:
                 self._reset(conn, consumer, [consumer])
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Large commits: a larger page cache, and the log checkpointed once at the end.
+
+        In WAL mode SQLite copies the write-ahead log into the database file, and syncs
+        it, whenever a commit leaves the log over 1,000 pages; each commit of a rebuild
+        (tens of thousands of rows) paid such a checkpoint, copying the index's pages
+        again every time. In the block this connection starts none, and the page cache
+        holds `BULK_CACHE_KIB`; at its end one checkpoint copies each page once
+        (PASSIVE: it never waits for a reader) and the usual settings come back. What
+        the block commits is as durable as any commit: a commit in WAL mode is in the
+        log, whether or not a checkpoint has copied it yet (ADR 0016).
+        """
+        with self._lock:
+            (cache,) = self._conn.execute("PRAGMA cache_size").fetchone()
+            (pages,) = self._conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+            self._conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self._conn.execute(f"PRAGMA cache_size = {int(cache)}")
+                self._conn.execute("PRAGMA shrink_memory")
 
     @staticmethod
     def _reset(conn: sqlite3.Connection, consumer: str, views: Sequence[str]) -> None:

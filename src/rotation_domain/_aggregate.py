@@ -13,7 +13,7 @@ __all__ = ["ProgramAggregate", "stable_id"]
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:rotation-domain")
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@functools.lru_cache(maxsize=1 << 16)
 def stable_id(kind: str, key: str) -> UUID:
     """The id of an aggregate named by a business key (a department or employee code).
 

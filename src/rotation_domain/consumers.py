@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
@@ -303,6 +304,13 @@ class ConsumerStore(Protocol):
 
     def reset_views(self, consumers: Sequence[str]) -> None:
         """`reset_view` of each consumer and its view of the same name, in ONE transaction."""
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """A block of large commits (a rebuild): the store may tune itself for them.
+
+        Everything committed in the block is as safe as any commit, and the store is
+        back to its usual settings when the block ends, however it ends.
+        """
 
     def advance(self, consumer: str, *, expected: int, position: int) -> None:
         """Move an integration's position; `PositionConflict` if it is not ``expected``."""

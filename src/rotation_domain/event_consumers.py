@@ -189,14 +189,15 @@ class Consumers:
                 raise KeyError(f"no view is named {name!r} (known: {known})")
         self.inline.commit()  # the views not rebuilt keep what they folded
         self.inline.forget()
-        self.store.reset_views(names)
-        catch_up_views(
-            self.app,
-            self.store,
-            [self.views[name] for name in names],
-            progress,
-            page_size=REBUILD_PAGE_SIZE,
-        )
+        with self.store.bulk_writes():
+            self.store.reset_views(names)
+            catch_up_views(
+                self.app,
+                self.store,
+                [self.views[name] for name in names],
+                progress,
+                page_size=REBUILD_PAGE_SIZE,
+            )
 
     def status(self) -> list[ConsumerStatus]:
         """Every consumer's position, lag and failures."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -10,7 +10,7 @@ from eventsourcing.persistence import Notification
 
 from rotation_domain.consumers import Envelope, event_name, id_text
 
-__all__ = ["READ_PAGE_SIZE", "Progress", "envelope_of", "notifications_after"]
+__all__ = ["READ_PAGE_SIZE", "Progress", "envelope_of", "notifications_after", "pages_after"]
 
 READ_PAGE_SIZE = 1_000
 """Events read from the log per query, whatever the page of a transaction."""
@@ -50,13 +50,22 @@ def notifications_after(
     faster per event than one read of 50,000 (fewer objects for the garbage collector
     to walk while it runs).
     """
+    for page in pages_after(app, start, limit, topics):
+        yield from page
+
+
+def pages_after(
+    app: Application[Any], start: int, limit: int, topics: list[str]
+) -> Iterator[Sequence[Notification]]:
+    """What `notifications_after` yields, a page of up to `READ_PAGE_SIZE` at a time."""
     read = 0
     while read < limit:
         wanted = min(READ_PAGE_SIZE, limit - read)
         page = app.recorder.select_notifications(
             start=start, limit=wanted, topics=topics, inclusive_of_start=False
         )
-        yield from page
+        if page:
+            yield page
         read += len(page)
         if len(page) < wanted:
             return

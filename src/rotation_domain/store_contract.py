@@ -305,6 +305,30 @@ class ConsumerStoreContract(ABC):
         store.commit_view("a", 3, {"a": {"m": {}}}, expected=0, position=9)
         assert [k for k, _ in store.reader("a").scan()] == ["m"]
 
+    # Bulk writes
+
+    def test_commits_in_bulk_writes_are_kept_and_read_like_any_other(self) -> None:
+        store = self.open_store()
+        with store.bulk_writes():
+            store.reset_views(["a"])
+            store.commit_view("a", 1, {"a": {"k": {"n": 1}}}, expected=0, position=3)
+            assert store.reader("a").get("k") == {"n": 1}
+            store.commit_view("a", 1, {"a": {"k": {"n": 2}, "l": {}}}, expected=3, position=8)
+        assert store.position("a") == 8
+        assert dict(store.reader("a").scan()) == {"k": {"n": 2}, "l": {}}
+        store.commit_view("a", 1, {"a": {"k": None}}, expected=8, position=9)
+        assert dict(store.reader("a").scan()) == {"l": {}}
+
+    def test_bulk_writes_end_cleanly_when_their_block_raises(self) -> None:
+        store = self.open_store()
+        with pytest.raises(RuntimeError, match="stop"), store.bulk_writes():
+            store.commit_view("a", 1, {"a": {"k": {}}}, expected=0, position=3)
+            raise RuntimeError("stop")
+        assert store.position("a") == 3
+        with store.bulk_writes():  # a second block works as the first did
+            store.commit_view("a", 1, {"a": {"l": {}}}, expected=3, position=4)
+        assert [k for k, _ in store.reader("a").scan()] == ["k", "l"]
+
     def test_reset_view_drops_that_consumers_rows_position_and_failures_only(self) -> None:
         store = self.open_store()
         store.commit_view("a", 2, {"v1": {"k": {}}, "v2": {"k": {}}}, expected=0, position=5)

@@ -149,3 +149,29 @@ def test_postgres_views_live_in_the_events_schema(postgres_schema_url: str, seed
     assert tables >= TABLES
     assert len(tables) > len(TABLES)  # the events' tables too
     assert position == recorded > 0
+
+
+def test_sqlite_bulk_writes_checkpoint_once_and_restore_the_settings(tmp_path: Path) -> None:
+    path = tmp_path / "rotation.db"
+    store = SQLiteConsumerStore(str(path))
+    conn: sqlite3.Connection = store._conn
+    settings = ("cache_size", "wal_autocheckpoint")
+    before = {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+    wal = Path(f"{path}-wal")
+    big = {f"k{n:05d}": {"text": "x" * 400} for n in range(20_000)}  # about 2,500 pages
+    try:
+        with store.bulk_writes():
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            assert conn.execute("PRAGMA cache_size").fetchone()[0] == -65_536
+            store.commit_view("v", 1, {"v": big}, expected=0, position=1)
+            # No checkpoint ran: the rows are in the write-ahead log, not in the file yet.
+            assert wal.stat().st_size > 2_000 * 4096
+            assert path.stat().st_size < 1_000 * 4096
+        after = {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+        assert after == before
+        # The block's end copied the log into the database file.
+        assert path.stat().st_size > 2_000 * 4096
+        with sqlite3.connect(path) as other:
+            assert other.execute("SELECT count(*) FROM rotation_view_rows").fetchone() == (20_000,)
+    finally:
+        store.close()

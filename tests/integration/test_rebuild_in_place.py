@@ -183,6 +183,41 @@ def test_a_view_failing_in_place_goes_the_general_way_and_its_event_is_parked(
     assert rows["brittle"] == [("count", {"n": 4})]  # every department but OPS
 
 
+def test_an_event_that_cannot_be_decoded_sends_its_views_the_general_way(
+    program: RotationProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapper: Any = program.app.mapper
+    registered = [
+        n.id
+        for n in program.app.recorder.select_notifications(start=1, limit=1_000)
+        if n.topic == "rotation_domain:EmployeeRegistered"
+    ]
+    broken = registered[2]  # the participation view reads it; capacity does not
+    for method in ("to_domain_event", "to_domain_event_withholding"):
+        decode = getattr(mapper, method)
+
+        def failing(stored: Any, *args: Any, _decode: Any = decode) -> Any:
+            if getattr(stored, "id", None) == broken:
+                raise ValueError("a damaged state")
+            return _decode(stored, *args)
+
+        monkeypatch.setattr(mapper, method, failing)
+    store = program.consumers.store
+    outcomes = []
+    for in_place in (False, True):
+        monkeypatch.setattr(HandlerView, "rebuilds_in_place", in_place)
+        program.rebuild()
+        failures = {
+            name: [(f.position, f.status) for f in store.failures(name)]
+            for name in program.consumers.views
+        }
+        outcomes.append((every_row(program), failures))
+    assert outcomes[1] == outcomes[0]
+    _, failures = outcomes[1]
+    assert failures["participation"] == [(broken, "parked")]
+    assert failures["capacity"] == []
+
+
 def test_a_position_moved_by_another_runner_sends_the_rebuild_the_general_way(
     program: RotationProgram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
