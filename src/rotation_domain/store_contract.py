@@ -321,9 +321,14 @@ class ConsumerStoreContract(ABC):
 
     def test_bulk_writes_end_cleanly_when_their_block_raises(self) -> None:
         store = self.open_store()
-        with pytest.raises(RuntimeError, match="stop"), store.bulk_writes():
-            store.commit_view("a", 1, {"a": {"k": {}}}, expected=0, position=3)
-            raise RuntimeError("stop")
+
+        def commit_then_fail() -> None:
+            with store.bulk_writes():
+                store.commit_view("a", 1, {"a": {"k": {}}}, expected=0, position=3)
+                raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            commit_then_fail()
         assert store.position("a") == 3
         with store.bulk_writes():  # a second block works as the first did
             store.commit_view("a", 1, {"a": {"l": {}}}, expected=3, position=4)

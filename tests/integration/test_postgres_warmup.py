@@ -6,13 +6,13 @@ On a real server (skipped with the reason when none answers, failed under ``CI``
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL
+from tests.conftest import POSTGRES_URL, _libpq
 
 from adapters import postgres_warmup
 from adapters.postgres_warmup import (
@@ -26,7 +26,6 @@ from adapters.postgres_warmup import (
 )
 from rotation_domain import RotationProgram, open_program
 from rotation_domain.program import PROGRAM_ID
-from tests.conftest import POSTGRES_URL, _libpq
 
 pytestmark = pytest.mark.postgres
 
@@ -117,21 +116,22 @@ def test_a_failing_statement_is_skipped_and_the_rest_still_run(used_store: str) 
 
 
 @pytest.fixture
-def raising_warm_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def raising_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(connection: Any, warm_ups: Any) -> int:
         raise RuntimeError("warm-up broke")
 
     monkeypatch.setattr(postgres_warmup, "warm_up", boom)
-    yield
 
 
 @pytest.mark.usefixtures("raising_warm_up")
 def test_a_warm_up_that_raises_never_costs_a_connection(
     used_store: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="adapters.postgres_warmup"):
-        with open_program(used_store) as program:
-            assert program.get(PROGRAM_ID).version >= 1
+    with (
+        caplog.at_level(logging.WARNING, logger="adapters.postgres_warmup"),
+        open_program(used_store) as program,
+    ):
+        assert program.get(PROGRAM_ID).version >= 1
     assert "warming up a new connection failed" in caplog.text
 
 
