@@ -10,7 +10,14 @@ from eventsourcing.persistence import Notification
 
 from rotation_domain.consumers import Envelope, event_name, id_text
 
-__all__ = ["READ_PAGE_SIZE", "Progress", "envelope_of", "notifications_after", "pages_after"]
+__all__ = [
+    "READ_PAGE_SIZE",
+    "Progress",
+    "envelope_maker",
+    "envelope_of",
+    "notifications_after",
+    "pages_after",
+]
 
 READ_PAGE_SIZE = 1_000
 """Events read from the log per query, whatever the page of a transaction."""
@@ -34,6 +41,37 @@ def envelope_of(
     topic, originator_id = notification.topic, event.originator_id
     fields = (notification.id, topic, originator_id, event.originator_version, event)
     return _new_tuple(Envelope, (*fields, id_text(originator_id), event_name(topic)))
+
+
+def envelope_maker(
+    app: Application[Any],
+) -> Callable[[Notification, frozenset[str] | None], Envelope]:
+    """`envelope_of` for one application, its lookups done once (for a loop over events)."""
+    mapper = app.mapper
+    decode = mapper.to_domain_event
+    withholding = getattr(mapper, _WITHHOLDING, None)
+    new_tuple = _new_tuple
+
+    def make(notification: Notification, opened: frozenset[str] | None = None) -> Envelope:
+        if opened is None or withholding is None:
+            event = decode(notification)
+        else:
+            event = withholding(notification, opened)
+        topic, originator_id = notification.topic, event.originator_id
+        return new_tuple(
+            Envelope,
+            (
+                notification.id,
+                topic,
+                originator_id,
+                event.originator_version,
+                event,
+                id_text(originator_id),
+                event_name(topic),
+            ),
+        )
+
+    return make
 
 
 _WITHHOLDING = "to_domain_event_withholding"

@@ -35,7 +35,7 @@ from rotation_domain.consumers import (
     ViewCommit,
     scan_over,
 )
-from rotation_domain.log_pages import Progress, envelope_of, pages_after
+from rotation_domain.log_pages import Progress, envelope_maker, pages_after
 from rotation_domain.withholding import opened_per_topic
 
 if TYPE_CHECKING:
@@ -235,6 +235,7 @@ class _Folding:
         piece of code (ADR 0016).
         """
         app, opened, otherwise = self.app, self.opened, self.opened_otherwise
+        envelope_of = envelope_maker(app)
         wanting = _wanting(self.active.values())
         read, last = 0, position
         for notifications in pages_after(app, position, page_size, self.topics):
@@ -247,9 +248,7 @@ class _Folding:
                     continue
                 envelope: Envelope | _Undecodable
                 try:
-                    envelope = envelope_of(
-                        app, notification, opened.get(notification.topic, otherwise)
-                    )
+                    envelope = envelope_of(notification, opened.get(notification.topic, otherwise))
                 except Exception:  # noqa: BLE001 - recorded by the general way
                     envelope = _Undecodable(notification.id)
                 for name in names:
