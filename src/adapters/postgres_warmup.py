@@ -40,6 +40,7 @@ __all__ = [
     "WarmUp",
     "cold_load_warm_ups",
     "fast_forward_statement",
+    "qualified",
     "snapshots_table_name",
     "warm_new_connections",
     "warm_up",

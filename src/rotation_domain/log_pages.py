@@ -33,20 +33,17 @@ def envelope_of(
     With ``opened``, only those personal fields are decrypted and the others read as
     `WITHHELD`, when the mapper can withhold them (``to_domain_event_withholding``).
     """
-    withholding = None if opened is None else getattr(app.mapper, _WITHHOLDING, None)
-    if withholding is None:
-        event = app.mapper.to_domain_event(notification)
-    else:
-        event = withholding(notification, opened)
-    topic, originator_id = notification.topic, event.originator_id
-    fields = (notification.id, topic, originator_id, event.originator_version, event)
-    return _new_tuple(Envelope, (*fields, id_text(originator_id), event_name(topic)))
+    return envelope_maker(app)(notification, opened)
 
 
 def envelope_maker(
     app: Application[Any],
 ) -> Callable[[Notification, frozenset[str] | None], Envelope]:
-    """`envelope_of` for one application, its lookups done once (for a loop over events)."""
+    """`envelope_of` for one application, its lookups done once (for a loop over events).
+
+    Make one for each page of events rather than keeping it: it holds the mapper's
+    methods as they are when it is made.
+    """
     mapper = app.mapper
     decode = mapper.to_domain_event
     withholding = getattr(mapper, _WITHHOLDING, None)
