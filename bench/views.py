@@ -668,6 +668,7 @@ class RebuildSample:
     rows_before: int
     rows_after: int
     read_events: int
+    processes: int = 1
 
     @property
     def rate(self) -> float:
@@ -690,8 +691,11 @@ def _read_events(program: RotationProgram) -> int:
         return int(cursor.fetchone()[0])
 
 
-def rebuild_once(url: str) -> RebuildSample:
-    """Open the program afresh and time ``program.rebuild()`` of all its views."""
+def rebuild_once(url: str, workers: int | None = None) -> RebuildSample:
+    """Open the program afresh and time ``program.rebuild(workers=workers)`` of all its views.
+
+    Without ``workers`` the program chooses (one process per CPU from 100,000 events).
+    """
     program = open_program(url, inline=False)
     try:
         events = program.app.recorder.max_notification_id() or 0
@@ -699,13 +703,13 @@ def rebuild_once(url: str) -> RebuildSample:
         read = _read_events(program)
         gc.collect()
         started = time.perf_counter()
-        program.rebuild()
+        processes = program.rebuild(workers=workers)
         seconds = time.perf_counter() - started
         _check_views(program, events)
         rows_after = _view_rows(program)
     finally:
         program.close()
-    return RebuildSample(events, seconds, rows_before, rows_after, read)
+    return RebuildSample(events, seconds, rows_before, rows_after, read, processes)
 
 
 def ceiling_once(url: str) -> RebuildSample:
@@ -725,7 +729,7 @@ def ceiling_once(url: str) -> RebuildSample:
         events = program.app.recorder.max_notification_id() or 0
         gc.collect()
         started = time.perf_counter()
-        program.rebuild()
+        program.rebuild(workers=1)  # the views doing nothing are this process's
         seconds = time.perf_counter() - started
         _check_views(program, events)
     finally:
@@ -851,7 +855,7 @@ def attribute_rebuild(url: str, events: int) -> dict[str, Any]:
         timings.wrap(sqlite_store.SQLiteConsumerStore, "reset_views", "reset views")
         gc.collect()
         started = time.perf_counter()
-        program.rebuild()
+        program.rebuild(workers=1)  # the clocks are in this process
         wall = time.perf_counter() - started
     finally:
         timings.close()
@@ -981,7 +985,7 @@ def profile_rebuild(url: str, events: int) -> dict[str, Any]:
         gc.collect()
         started = time.perf_counter()
         profiler.enable()
-        program.rebuild()
+        program.rebuild(workers=1)  # the profiler sees this process only
         profiler.disable()
         wall = time.perf_counter() - started
     finally:
@@ -1079,6 +1083,7 @@ def measure(
             rebuilds: list[RebuildSample] = []
             scans: list[float] = []
             ratios: list[float] = []
+            one_process: list[RebuildSample] = []
             for rep in range(1, repetitions + 1):
                 count, seconds = in_fresh_process(scan_baseline, bare_store)
                 if count != stats.events:
@@ -1093,6 +1098,13 @@ def measure(
                     f"{sample.rows_after:,} after)"
                 )
                 ratios.append(sample.rate / scans[-1])
+                if sample.processes > 1:  # and in one process, for comparison
+                    alone = in_fresh_process(rebuild_once, program_store.url, 1)
+                    one_process.append(alone)
+                    _progress(
+                        f"[{rep}/{repetitions}] rebuild in one process: {alone.seconds:.1f} s, "
+                        f"{alone.rate:,.0f} ev/s"
+                    )
             count, seconds = in_fresh_process(scan_baseline, bare_store)
             scans.append(count / seconds)
             _progress(f"baseline scan: {scans[-1]:,.0f} ev/s")
@@ -1122,6 +1134,7 @@ def measure(
         # Each rebuild against the mean of the scans just before and after it.
         paired = [r.rate / ((scans[i] + scans[i + 1]) / 2) for i, r in enumerate(rebuilds)]
         ratio = statistics.median(paired)
+        alone_ratios = [r.rate / ((scans[i] + scans[i + 1]) / 2) for i, r in enumerate(one_process)]
         result: dict[str, Any] = {
             "events": stats.events,
             "log": {
@@ -1149,6 +1162,15 @@ def measure(
             },
             "target": RATIO_TARGET,
             "met": ratio >= RATIO_TARGET,
+            "processes": [r.processes for r in rebuilds],
+            "one_process": (
+                {
+                    "rebuild_seconds": _stat([r.seconds for r in one_process]),
+                    "ratio": {"median": statistics.median(alone_ratios), "samples": alone_ratios},
+                }
+                if one_process
+                else None
+            ),
             "ceiling": {
                 "events_per_second": ceiling.rate,
                 "baseline_scans_around": [scans[-1], ceiling_scan],
@@ -1197,7 +1219,16 @@ def markdown(document: dict[str, Any]) -> str:
         f"| **ratio rebuild / baseline** (median of pairs) | **{r['ratio']['median']:.3f}** "
         f"(samples {', '.join(f'{s:.3f}' for s in r['ratio']['samples'])}) |",
         f"| target | >= {r['target']} : {'met' if r['met'] else '**missed**'} |",
+        f"| processes sharing the rebuild (ADR 0017) | "
+        f"{', '.join(str(p) for p in r.get('processes', [1]))} |",
     ]
+    alone = r.get("one_process")
+    if alone:
+        lines.append(
+            f"| the same rebuild in one process (`workers=1`): seconds, median | "
+            f"{alone['rebuild_seconds']['median']:.1f}, ratio **{alone['ratio']['median']:.3f}** "
+            f"(samples {', '.join(f'{s:.3f}' for s in alone['ratio']['samples'])}) |"
+        )
     ceiling = r.get("ceiling")
     if ceiling:
         lines.append(

@@ -40,6 +40,7 @@ from rotation_domain.periodic import PeriodicTasks, TaskRun
 from rotation_domain.personal_data import PersonalKeyStore, open_personal_keys
 from rotation_domain.plugin_manager import PluginInfo, Plugins, load_plugins
 from rotation_domain.program import PROGRAM_ID, Program
+from rotation_domain.rebuild_processes import PARALLEL_MIN_EVENTS, Reopen, available_cpus
 from rotation_domain.roster import MonthRoster
 from rotation_domain.rotation import Rotation
 from rotation_domain.runners import Progress
@@ -185,6 +186,8 @@ class RotationProgram(ProgramCommands, AuditQueries):
         views_on_read: bool = False,
         settings: Mapping[str, str] | None = None,
         tasks: PeriodicTasks | None = None,
+        reopen: Reopen | None = None,
+        rebuild_workers: int | None = None,
     ) -> None:
         after_command = (
             consumers.after_command_integrations if views_on_read else consumers.after_command
@@ -201,6 +204,10 @@ class RotationProgram(ProgramCommands, AuditQueries):
         """The plugin settings (config file, ``ROTATION_*`` variables, ``settings=``)."""
         self.tasks = tasks or PeriodicTasks()
         """The plugins' periodic tasks (`rotation_periodic_tasks`)."""
+        self.reopen = reopen
+        """How another process opens this program (a rebuild's workers); None: it cannot."""
+        self.rebuild_workers = rebuild_workers
+        """Processes a rebuild shares its views among; None: chosen by the log's size."""
         self.consumers = consumers
         consumers.state.lock = self._commands
         self.plugin_manager = plugins
@@ -246,12 +253,45 @@ class RotationProgram(ProgramCommands, AuditQueries):
                     reason=reason,
                 )
 
-    def rebuild(self, view: str | None = None, progress: Progress | None = None) -> None:
+    def rebuild(
+        self,
+        view: str | None = None,
+        progress: Progress | None = None,
+        *,
+        workers: int | None = None,
+    ) -> int:
         """Drop a view's rows (every view's without a name) and replay the log into it.
 
         Integrations are never re-fired by a rebuild.
+
+        Args:
+            view: The view to rebuild; every view without it.
+            progress: Called as ``progress(done, total)`` after each commit: every view
+                rebuilt has folded the log up to position ``done`` of ``total``.
+            workers: How many processes share the views, this one included (ADR 0017).
+                Without it, the ``ROTATION_REBUILD_WORKERS`` setting, else one per CPU
+                when the log holds `PARALLEL_MIN_EVENTS` events or more, else 1. A store
+                in memory is rebuilt in this process whatever the number.
+
+        Returns:
+            How many processes shared the rebuild, this one included.
+
+        Raises:
+            InvalidInput: ``workers`` is not a whole number of at least 1.
+            KeyError: No view has that name.
         """
-        self.consumers.rebuild(view, progress)
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise InvalidInput(
+                f"a rebuild's workers must be a whole number of at least 1, got {workers!r}",
+                workers=workers,
+            )
+        count = workers if workers is not None else self.rebuild_workers
+        if count is None:
+            head = self.app.recorder.max_notification_id() or 0
+            count = available_cpus() if head >= PARALLEL_MIN_EVENTS else 1
+        return self.consumers.rebuild(view, progress, workers=count, reopen=self.reopen)
 
     def catch_up(self) -> None:
         """Bring every view and integration up to the head of the log now."""
@@ -363,6 +403,8 @@ def open_program(
     ):
         env["CIPHER_TOPIC"] = AT_REST_CIPHER_TOPIC
     commit_delay = _commit_delay(plugin_settings(os.environ, env))  # refused before opening
+    rebuild_workers = _rebuild_workers(plugin_settings(os.environ, env))
+    plugins = tuple(plugins)  # read twice: loaded here, and kept for other processes
     loaded = load_plugins(plugins, environ=os.environ)
     app = RotationApplication(env=env)
     make_store = cast(
@@ -401,6 +443,8 @@ def open_program(
         views_on_read=catch_up_mode == "on-read",
         settings=for_plugins,
         tasks=PeriodicTasks(tasks),
+        reopen=Reopen.of(store, env, settings or {}, plugins),
+        rebuild_workers=rebuild_workers,
     )
 
 
@@ -420,6 +464,19 @@ def _commit_delay(env: Mapping[str, str]) -> float:
             setting="ROTATION_VIEWS_COMMIT_DELAY",
         )
     return delay
+
+
+def _rebuild_workers(env: Mapping[str, str]) -> int | None:
+    """``ROTATION_REBUILD_WORKERS``: a whole number of processes, or None for ``auto``."""
+    given = env.get("ROTATION_REBUILD_WORKERS", "auto").strip()
+    if given == "auto":
+        return None
+    if given.isdigit() and int(given) >= 1:
+        return int(given)
+    raise InvalidInput(
+        f"ROTATION_REBUILD_WORKERS must be auto or a whole number of at least 1, got {given!r}",
+        setting="ROTATION_REBUILD_WORKERS",
+    )
 
 
 def _admit(

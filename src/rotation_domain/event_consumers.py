@@ -20,6 +20,12 @@ from eventsourcing.persistence import Recording
 
 from rotation_domain.consumers import ConsumerStore, Envelope, Integration, View
 from rotation_domain.inline_views import DEFAULT_COMMIT_DELAY, InlineViews
+from rotation_domain.rebuild_processes import (
+    Reopen,
+    rebuild_in_processes,
+    sample_weights,
+    split,
+)
 from rotation_domain.runners import (
     PAGE_SIZE,
     REBUILD_PAGE_SIZE,
@@ -177,10 +183,19 @@ class Consumers:
             except Exception:
                 logger.exception("consumer %s could not catch up", runner.name)
 
-    def rebuild(self, view: str | None = None, progress: Progress | None = None) -> None:
+    def rebuild(
+        self,
+        view: str | None = None,
+        progress: Progress | None = None,
+        *,
+        workers: int = 1,
+        reopen: Reopen | None = None,
+    ) -> int:
         """Drop a view's rows and position (every view's without a name) and replay the log.
 
-        Integrations are never re-fired by a rebuild.
+        With ``workers`` above 1 and a ``reopen`` recipe, the views are shared among up to
+        that many processes, this one included (`rotation_domain.rebuild_processes`).
+        Integrations are never re-fired by a rebuild. Returns the number of processes.
         """
         names = [view] if view is not None else list(self.views)
         for name in names:
@@ -189,15 +204,16 @@ class Consumers:
                 raise KeyError(f"no view is named {name!r} (known: {known})")
         self.inline.commit()  # the views not rebuilt keep what they folded
         self.inline.forget()
+        runners = [self.views[name] for name in names]
+        groups = [runners]
+        if workers > 1 and reopen is not None and len(runners) > 1:
+            groups = split(runners, sample_weights(self.app, runners), workers)
         with self.store.bulk_writes():
             self.store.reset_views(names)
-            catch_up_views(
-                self.app,
-                self.store,
-                [self.views[name] for name in names],
-                progress,
-                page_size=REBUILD_PAGE_SIZE,
-            )
+            if len(groups) > 1 and reopen is not None:
+                return rebuild_in_processes(self.app, self.store, groups, reopen, progress)
+            catch_up_views(self.app, self.store, runners, progress, page_size=REBUILD_PAGE_SIZE)
+        return 1
 
     def status(self) -> list[ConsumerStatus]:
         """Every consumer's position, lag and failures."""

@@ -331,6 +331,12 @@ def test_rebuild_replays_the_log_with_a_progress_bar_and_the_views_answer_the_sa
     assert "rebuilding" in done.stderr
     single = cli("rebuild", "participation")
     assert single.returncode == 0, single.stderr
+    assert (cli.json("participation", "2027"), cli.json("mentor-engagement")) == before
+    shared = cli("rebuild", "--workers", "3")
+    assert shared.returncode == 0, shared.stderr
 
     assert (cli.json("participation", "2027"), cli.json("mentor-engagement")) == before
     assert "NotFound" in cli.refused(3, "rebuild", "nonsense")
+    zero = cli("rebuild", "--workers", "0")
+    assert zero.returncode == 2
+    assert "--workers" in zero.stderr

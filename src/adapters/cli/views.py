@@ -327,8 +327,15 @@ def department_bridges(ctx: click.Context, as_json: bool) -> None:
 
 @click.command(cls=RotationCommand)
 @click.argument("view", required=False)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to share the views among (default: ROTATION_REBUILD_WORKERS, else one"
+    " per CPU for a log of 100,000 events or more).",
+)
 @click.pass_context
-def rebuild(ctx: click.Context, view: str | None) -> None:
+def rebuild(ctx: click.Context, view: str | None, workers: int | None) -> None:
     """Drop VIEW's rows (every view's without a name) and replay the log into it."""
     with opened(ctx, inline=False) as program:
         names = program.views.names()
@@ -348,7 +355,7 @@ def rebuild(ctx: click.Context, view: str | None) -> None:
             def progress(done_count: int, total: int) -> None:
                 bar.update(task, completed=done_count, total=max(total, 1))
 
-            program.rebuild(view, progress=progress)
+            program.rebuild(view, progress=progress, workers=workers)
             bar.update(task, completed=head or 1)
     done(f"rebuilt {label} from {head} events")
 

@@ -1,0 +1,222 @@
+"""A rebuild shared among processes gives exactly the rows of a rebuild in one process.
+
+The reference is ``program.rebuild(workers=1)``. Every test rebuilds the same log with
+worker processes too and compares every row of every view and every position; the
+workers are real processes (`rotation_domain.rebuild_processes`), on a SQLite file and
+on PostgreSQL, killed or refused their views in some tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration import rebuild_probes
+from tests.integration.test_rebuild_in_place import every_row, positions, told_more
+
+from rotation_domain import InvalidInput, RotationProgram, open_program, rebuild_processes
+from rotation_domain.rebuild_processes import Reopen, split
+
+Rows = dict[str, list[tuple[str, dict[str, Any]]]]
+
+
+def d(month: int, day: int) -> date:
+    return date(2027, month, day)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store other processes can open: a SQLite file, PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rotation.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))
+
+
+@pytest.fixture
+def program(shared_url: str) -> Iterator[RotationProgram]:
+    """A program with the standard views and ``planned``, that lived the story."""
+    with open_program(shared_url, today=lambda: d(1, 1), plugins=[rebuild_probes]) as opened:
+        told_more(opened)
+        yield opened
+
+
+def rebuilt(program: RotationProgram, workers: int) -> tuple[Rows, dict[str, int], list[int]]:
+    """Every row and position after a rebuild with ``workers``, and the progress reported."""
+    reported: list[int] = []
+    processes = program.rebuild(workers=workers, progress=lambda done, total: reported.append(done))
+    expected = 1 if program.reopen is None else min(workers, len(program.consumers.views))
+    if not isinstance(program.reopen, Reopen) or any(
+        isinstance(p, LocalPlugin) for p in program.reopen.plugins
+    ):
+        expected = 1
+    assert processes == expected
+    return every_row(program), positions(program), reported
+
+
+def head(program: RotationProgram) -> int:
+    return program.app.recorder.max_notification_id() or 0
+
+
+@pytest.mark.parametrize("workers", [2, 6])
+def test_a_rebuild_in_several_processes_gives_every_row_of_one_process(
+    program: RotationProgram, workers: int
+) -> None:
+    rows, at, _ = rebuilt(program, 1)
+
+    shared_rows, shared_at, reported = rebuilt(program, workers)
+
+    assert shared_rows == rows
+    assert shared_at == at == dict.fromkeys(program.consumers.views, head(program))
+    assert rows["planned"]  # the probe's view was rebuilt too
+    assert reported == sorted(reported)
+    assert reported[-1] == head(program)
+
+
+def test_this_process_keeps_the_heaviest_group_and_starts_a_process_for_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[list[str]] = []
+    original = rebuild_processes._Worker.__init__
+
+    def spy(self: Any, number: int, recipe: Reopen, group: list[Any], out: Any) -> None:
+        original(self, number, recipe, group, out)
+        assert self.process.pid != os.getpid()
+        started.append([runner.name for runner in group])
+
+    monkeypatch.setattr(rebuild_processes._Worker, "__init__", spy)
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with open_program(url, today=lambda: d(1, 1)) as program:
+        told_more(program)
+        program.rebuild(workers=3)
+        views = set(program.consumers.views)
+        assert every_row(program)["participation"]
+    assert len(started) == 2  # this process keeps the heaviest group
+    assert set().union(*started) < views
+
+
+def test_a_worker_killed_mid_rebuild_leaves_its_views_to_the_calling_process(
+    program: RotationProgram, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows, at, _ = rebuilt(program, 1)
+    monkeypatch.setenv(rebuild_probes.KILL_VARIABLE, "1")
+
+    with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
+        killed_rows, killed_at, _ = rebuilt(program, len(program.consumers.views))
+
+    assert killed_rows == rows
+    assert killed_at == at
+    assert "planned" in caplog.text
+    assert "exited with status -9" in caplog.text
+
+
+def test_a_worker_without_a_view_leaves_it_to_the_calling_process(
+    program: RotationProgram, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows, at, _ = rebuilt(program, 1)
+    monkeypatch.setenv(rebuild_probes.PARENT_ONLY_VARIABLE, "1")
+
+    with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
+        refused_rows, refused_at, _ = rebuilt(program, len(program.consumers.views))
+
+    assert refused_rows == rows
+    assert refused_at == at
+    assert "view planned (version 1) is missing" in caplog.text
+
+
+class LocalPlugin:
+    """A plugin object no other process can have: it holds a function made here."""
+
+    def __init__(self) -> None:
+        self.made_here = lambda: None
+
+
+def test_plugins_that_cannot_be_sent_keep_the_rebuild_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_worker(*args: Any) -> None:
+        raise AssertionError("no worker may start")
+
+    monkeypatch.setattr(rebuild_processes._Worker, "__init__", no_worker)
+    url = f"sqlite:///{tmp_path / 'local.db'}"
+    with open_program(url, today=lambda: d(1, 1), plugins=[LocalPlugin()]) as program:
+        told_more(program)
+        rows, _, _ = rebuilt(program, 1)
+        assert rebuilt(program, 4)[0] == rows
+
+
+def test_a_store_in_memory_is_rebuilt_in_one_process() -> None:
+    with open_program("memory:", today=lambda: d(1, 1)) as program:
+        told_more(program)
+        assert program.reopen is None
+        rows, _, _ = rebuilt(program, 1)
+        assert rebuilt(program, 3)[0] == rows
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_a_rebuild_refuses_workers_that_are_not_a_whole_number_from_1(workers: Any) -> None:
+    with open_program("memory:") as program, pytest.raises(InvalidInput, match="at least 1"):
+        program.rebuild(workers=workers)
+
+
+def test_the_setting_gives_the_workers_and_refuses_nonsense(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'set.db'}"
+    monkeypatch.setenv("ROTATION_REBUILD_WORKERS", "3")
+    with open_program(url) as program:
+        assert program.rebuild_workers == 3
+    monkeypatch.setenv("ROTATION_REBUILD_WORKERS", "auto")
+    with open_program(url) as program:
+        assert program.rebuild_workers is None
+    monkeypatch.setenv("ROTATION_REBUILD_WORKERS", "many")
+    with pytest.raises(InvalidInput, match="ROTATION_REBUILD_WORKERS must be auto or"):
+        open_program(url)
+
+
+def test_without_a_number_a_small_log_is_rebuilt_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    with open_program(url, today=lambda: d(1, 1)) as program:
+        told_more(program)
+        original = program.consumers.rebuild
+
+        def spy(*args: Any, workers: int, **kwargs: Any) -> None:
+            asked.append(workers)
+            original(*args, workers=workers, **kwargs)
+
+        monkeypatch.setattr(program.consumers, "rebuild", spy)
+        program.rebuild()
+        monkeypatch.setattr(rebuild_processes, "PARALLEL_MIN_EVENTS", 1)
+        monkeypatch.setattr("rotation_domain.application.PARALLEL_MIN_EVENTS", 1)
+        monkeypatch.setattr("rotation_domain.application.available_cpus", lambda: 2)
+        program.rebuild()
+    assert asked == [1, 2]
+
+
+class Weighted:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def test_views_are_split_into_groups_of_about_equal_weight() -> None:
+    views: Any = [Weighted(n) for n in "abcde"]
+    weights = {"a": 387, "b": 149, "c": 162, "d": 76, "e": 265}
+
+    groups = split(views, weights, 2)
+
+    assert [[v.name for v in g] for g in groups] == [["a", "b"], ["e", "c", "d"]]
+    assert [[v.name for v in g] for g in split(views, weights, 9)] == [
+        ["a"],
+        ["e"],
+        ["c"],
+        ["b"],
+        ["d"],
+    ]
+    assert [[v.name for v in g] for g in split(views, weights, 1)] == [list("aecbd")]
