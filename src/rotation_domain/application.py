@@ -378,10 +378,14 @@ def open_program(
             are read instead, so commands do not pay for them; integrations still run
             after each command. After each command the views' rows are committed within
             ``ROTATION_VIEWS_COMMIT_DELAY`` seconds (default 0.1; 0 commits after every
-            command), and before any read of a view in this process.
+            command), and before any read of a view in this process. A rebuild shares
+            its views among ``ROTATION_REBUILD_WORKERS`` processes (``auto``: one per CPU
+            from 100,000 events), which open the program again with this URL,
+            ``settings`` and ``plugins``.
 
     Raises:
-        InvalidInput: the URL is not one the library understands.
+        InvalidInput: the URL is not one the library understands, or a ``ROTATION_*``
+            setting of the program is malformed.
     """
     if url is not None and not url.strip():
         raise InvalidInput(
