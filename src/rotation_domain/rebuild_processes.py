@@ -96,11 +96,17 @@ class Reopen:
         module = env.get("PERSISTENCE_MODULE", "")
         if module not in ("eventsourcing.sqlite", "eventsourcing.postgres"):
             return None
-        name = env.get("SQLITE_DBNAME", "")
-        if module == "eventsourcing.sqlite" and (name == ":memory:" or "mode=memory" in name):
-            return None
+        settings = dict(settings)
+        if module == "eventsourcing.sqlite":
+            name = env.get("SQLITE_DBNAME", "")
+            if name == ":memory:" or "mode=memory" in name:
+                return None
+            if not name.startswith("file:") and not os.path.isabs(name):
+                # A relative path names the file in this working directory, which the
+                # host may change before a rebuild.
+                settings["SQLITE_DBNAME"] = os.path.abspath(name)
         given = tuple(p.__name__ if isinstance(p, ModuleType) else p for p in plugins)
-        return cls(url=url, settings=dict(settings), plugins=given)
+        return cls(url=url, settings=settings, plugins=given)
 
     def open(self) -> Any:
         """Open the program this recipe describes, without catching up (a `RotationProgram`)."""
@@ -154,20 +160,35 @@ def split(
 class _Worker:
     """One worker process folding a group of views, and what it reported."""
 
-    def __init__(self, number: int, recipe: Reopen, group: list[ViewRunner], out: queue.Queue[Any]):
+    def __init__(
+        self,
+        number: int,
+        recipe: Reopen,
+        head: int,
+        group: list[ViewRunner],
+        out: queue.Queue[Any],
+    ) -> None:
         self.number = number
         self.group = group
         self.failure: str | None = None
         job = pickle.dumps(
-            (recipe, [(r.name, r.view.version) for r in group]), protocol=pickle.HIGHEST_PROTOCOL
+            (recipe, head, [(r.name, r.view.version) for r in group]),
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
         env = {**os.environ, WORKER_VARIABLE: str(number)}
-        self.process = subprocess.Popen(  # this interpreter, fixed code
-            [sys.executable, "-c", _WORKER_CODE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
+        self.process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        try:
+            self.process = subprocess.Popen(  # this interpreter, fixed code
+                [sys.executable, "-c", _WORKER_CODE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+        except OSError as error:
+            self.failure = f"could not be started ({error})"
+            out.put((number, None))
+            return
         assert self.process.stdin is not None
         assert self.process.stdout is not None
         try:
@@ -181,6 +202,10 @@ class _Worker:
         )
         self._reader.start()
 
+    def running(self) -> bool:
+        """Whether the process is still running."""
+        return self.process is not None and self.process.poll() is None
+
     def _read(self, stdout: IO[bytes], out: queue.Queue[Any]) -> None:
         with stdout:
             for raw in stdout:
@@ -193,6 +218,8 @@ class _Worker:
 
     def finish(self) -> bool:
         """Wait for the process; True when it folded its whole group."""
+        if self.process is None or self._reader is None:
+            return False
         code = self.process.wait()
         self._reader.join()
         if code != 0 and self.failure is None:
@@ -200,7 +227,9 @@ class _Worker:
         return code == 0 and self.failure is None
 
     def stop(self) -> None:
-        """Kill the process (the calling process was interrupted)."""
+        """Kill the process if it still runs (the calling process was interrupted)."""
+        if self.process is None or self._reader is None:
+            return
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -257,11 +286,11 @@ def rebuild_in_processes(
 
         return report
 
-    workers = [_Worker(n, recipe, group, reports) for n, group in enumerate(groups) if n]
+    workers = [_Worker(n, recipe, total, group, reports) for n, group in enumerate(groups) if n]
     try:
         catch_up_views(app, store, groups[0], here(0), page_size=REBUILD_PAGE_SIZE)
         reached[0] = total
-        while any(w.process.poll() is None for w in workers):
+        while any(w.running() for w in workers):
             drain(block=True)
             show()
         for worker in workers:
@@ -297,7 +326,7 @@ def worker_main() -> int:
     sys.stdout = sys.stderr
     try:
         sys.path[:] = pickle.load(stdin)  # before the job: its plugins may live there
-        recipe, wanted = pickle.load(stdin)
+        recipe, head, wanted = pickle.load(stdin)
     except Exception as error:  # noqa: BLE001 - reported to the calling process
         print(f"failed could not read the job: {error!r}", file=stdout, flush=True)
         return 1
@@ -307,6 +336,14 @@ def worker_main() -> int:
         print(f"failed could not open the program: {error!r}", file=stdout, flush=True)
         return 1
     try:
+        found = program.app.recorder.max_notification_id() or 0
+        if found < head:  # the log only grows: this is another store
+            print(
+                f"failed opened a store whose log ends at {found}, not at {head} or later",
+                file=stdout,
+                flush=True,
+            )
+            return 1
         runners = []
         for name, version in wanted:
             runner = program.consumers.views.get(name)

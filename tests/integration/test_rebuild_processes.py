@@ -83,8 +83,8 @@ def test_this_process_keeps_the_heaviest_group_and_starts_a_process_for_each_oth
     started: list[list[str]] = []
     original = rebuild_processes._Worker.__init__
 
-    def spy(self: Any, number: int, recipe: Reopen, group: list[Any], out: Any) -> None:
-        original(self, number, recipe, group, out)
+    def spy(self: Any, number: int, recipe: Reopen, head: int, group: list[Any], out: Any) -> None:
+        original(self, number, recipe, head, group, out)
         assert self.process.pid != os.getpid()
         started.append([runner.name for runner in group])
 
@@ -126,6 +126,53 @@ def test_a_worker_without_a_view_leaves_it_to_the_calling_process(
     assert refused_rows == rows
     assert refused_at == at
     assert "view planned (version 1) is missing" in caplog.text
+
+
+def test_a_worker_that_cannot_start_leaves_its_views_to_the_calling_process(
+    program: RotationProgram, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows, at, _ = rebuilt(program, 1)
+    monkeypatch.setattr(rebuild_processes.sys, "executable", "/nonexistent/python")
+
+    with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
+        alone_rows, alone_at, _ = rebuilt(program, 2)
+
+    assert (alone_rows, alone_at) == (rows, at)
+    assert "could not be started" in caplog.text
+
+
+def test_a_worker_that_opens_another_store_gives_its_views_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    with open_program(url, today=lambda: d(1, 1)) as program:
+        told_more(program)
+        rows, at, _ = rebuilt(program, 1)
+        assert program.reopen is not None
+        program.reopen = Reopen(url=f"sqlite:///{tmp_path / 'other.db'}")
+
+        with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
+            assert program.rebuild(workers=2) == 2
+        assert (every_row(program), positions(program)) == (rows, at)
+    assert "opened a store whose log ends at 0" in caplog.text
+
+
+def test_a_relative_sqlite_path_reaches_the_workers_whatever_the_directory_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with open_program("sqlite:///relative.db", today=lambda: d(1, 1)) as program:
+        told_more(program)
+        rows, at, _ = rebuilt(program, 1)
+        assert program.reopen is not None
+        assert program.reopen.settings["SQLITE_DBNAME"] == str(tmp_path / "relative.db")
+        monkeypatch.chdir(tmp_path / "elsewhere")
+
+        with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
+            assert rebuilt(program, 2)[:2] == (rows, at)
+    assert caplog.text == ""
+    assert not (tmp_path / "elsewhere" / "relative.db").exists()
 
 
 class LocalPlugin:
