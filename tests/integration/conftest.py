@@ -34,3 +34,11 @@ def children(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield start
     for child in started:
         child.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store two programs or processes can share: a SQLite file or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rotation.db'}"
+    return str(request.getfixturevalue("postgres_schema_url"))

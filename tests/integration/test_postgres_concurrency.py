@@ -293,14 +293,6 @@ class Interferer:
         self.other.record_observation(self.rotation, f"interference {self.done}", actor="E1")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store two programs can share: a SQLite file or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rotation.db'}"
-    return str(request.getfixturevalue("postgres_schema_url"))
-
-
 @pytest.fixture
 def racing(
     shared_store_url: str, seed: Callable[[RotationProgram], None]

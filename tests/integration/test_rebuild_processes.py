@@ -29,18 +29,10 @@ def d(month: int, day: int) -> date:
     return date(2027, month, day)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty store other processes can open: a SQLite file, PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rotation.db'}"
-    return str(request.getfixturevalue("postgres_schema_url"))
-
-
 @pytest.fixture
-def program(shared_url: str) -> Iterator[RotationProgram]:
+def program(shared_store_url: str) -> Iterator[RotationProgram]:
     """A program with the standard views and ``planned``, that lived the story."""
-    with open_program(shared_url, today=lambda: d(1, 1), plugins=[rebuild_probes]) as opened:
+    with open_program(shared_store_url, today=lambda: d(1, 1), plugins=[rebuild_probes]) as opened:
         told_more(opened)
         yield opened
 
@@ -99,33 +91,31 @@ def test_this_process_keeps_the_heaviest_group_and_starts_a_process_for_each_oth
     assert set().union(*started) < views
 
 
-def test_a_worker_killed_mid_rebuild_leaves_its_views_to_the_calling_process(
-    program: RotationProgram, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("variable", "logged"),
+    [
+        (rebuild_probes.KILL_VARIABLE, "exited with status -9"),
+        (rebuild_probes.PARENT_ONLY_VARIABLE, "view planned (version 1) is missing"),
+    ],
+    ids=["killed", "without-the-view"],
+)
+def test_a_worker_that_fails_leaves_its_views_to_the_calling_process(
+    program: RotationProgram,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    variable: str,
+    logged: str,
 ) -> None:
     rows, at, _ = rebuilt(program, 1)
-    monkeypatch.setenv(rebuild_probes.KILL_VARIABLE, "1")
+    monkeypatch.setenv(variable, "1")  # the worker that folds ``planned`` dies, or lacks it
 
     with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
-        killed_rows, killed_at, _ = rebuilt(program, len(program.consumers.views))
+        failed_rows, failed_at, _ = rebuilt(program, len(program.consumers.views))
 
-    assert killed_rows == rows
-    assert killed_at == at
-    assert "planned" in caplog.text
-    assert "exited with status -9" in caplog.text
-
-
-def test_a_worker_without_a_view_leaves_it_to_the_calling_process(
-    program: RotationProgram, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    rows, at, _ = rebuilt(program, 1)
-    monkeypatch.setenv(rebuild_probes.PARENT_ONLY_VARIABLE, "1")
-
-    with caplog.at_level(logging.WARNING, logger="rotation_domain.rebuild_processes"):
-        refused_rows, refused_at, _ = rebuilt(program, len(program.consumers.views))
-
-    assert refused_rows == rows
-    assert refused_at == at
-    assert "view planned (version 1) is missing" in caplog.text
+    assert failed_rows == rows
+    assert failed_at == at
+    assert "views planned failed" in caplog.text
+    assert logged in caplog.text
 
 
 def test_a_worker_that_cannot_start_leaves_its_views_to_the_calling_process(
