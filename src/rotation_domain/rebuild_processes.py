@@ -108,6 +108,21 @@ class Reopen:
         given = tuple(p.__name__ if isinstance(p, ModuleType) else p for p in plugins)
         return cls(url=url, settings=settings, plugins=given)
 
+    def unsendable(self) -> str | None:
+        """Why another process could not open the program from this recipe; None if it can.
+
+        Plugin objects must pickle, and by a module the other process can import: not
+        the host's main script (``__main__``), which a worker does not run.
+        """
+        for plugin in self.plugins:
+            if type(plugin).__module__ == "__main__":
+                return f"plugin {plugin!r} is defined in the main script"
+        try:
+            pickle.dumps(self)
+        except Exception as error:  # noqa: BLE001 - whatever pickling raises, it cannot be sent
+            return f"its plugins cannot be pickled ({error!r})"
+        return None
+
     def open(self) -> Any:
         """Open the program this recipe describes, without catching up (a `RotationProgram`)."""
         from importlib import import_module
@@ -251,10 +266,9 @@ def rebuild_in_processes(
     that folded views (1 when the plugins could not be sent to another process).
     """
     total = app.recorder.max_notification_id() or 0
-    try:
-        pickle.dumps(recipe)
-    except Exception as error:  # noqa: BLE001 - a plugin object another process cannot have
-        logger.info("the rebuild stays in this process: its plugins cannot be sent (%r)", error)
+    reason = recipe.unsendable()
+    if reason is not None:
+        logger.info("the rebuild stays in this process: %s", reason)
         runners = [runner for group in groups for runner in group]
         catch_up_views(app, store, runners, progress, page_size=REBUILD_PAGE_SIZE)
         return 1

@@ -186,6 +186,14 @@ def test_plugins_that_cannot_be_sent_keep_the_rebuild_in_one_process(
         assert rebuilt(program, 4)[0] == rows
 
 
+def test_a_plugin_of_the_main_script_cannot_be_sent() -> None:
+    main_plugin: Any = type("MainPlugin", (), {"__module__": "__main__"})()
+
+    assert "main script" in (Reopen("memory:", {}, (main_plugin,)).unsendable() or "")
+    assert "cannot be pickled" in (Reopen("memory:", {}, (LocalPlugin(),)).unsendable() or "")
+    assert Reopen("memory:", {}, ("tests.integration.rebuild_probes",)).unsendable() is None
+
+
 def test_a_store_in_memory_is_rebuilt_in_one_process() -> None:
     with open_program("memory:", today=lambda: d(1, 1)) as program:
         told_more(program)
