@@ -362,8 +362,8 @@ def worker_main() -> int:
         for name, version in wanted:
             runner = program.consumers.views.get(name)
             if runner is None or runner.view.version != version:
-                found = "missing" if runner is None else f"at version {runner.view.version}"
-                print(f"failed view {name} (version {version}) is {found}", file=stdout, flush=True)
+                state = "missing" if runner is None else f"at version {runner.view.version}"
+                print(f"failed view {name} (version {version}) is {state}", file=stdout, flush=True)
                 return 1
             runners.append(runner)
 
