@@ -207,7 +207,11 @@ class Consumers:
         runners = [self.views[name] for name in names]
         groups = [runners]
         if workers > 1 and reopen is not None and len(runners) > 1:
-            groups = split(runners, sample_weights(self.app, runners), workers)
+            unsendable = reopen.unsendable()
+            if unsendable is None:
+                groups = split(runners, sample_weights(self.app, runners), workers)
+            else:
+                logger.info("the rebuild stays in this process: %s", unsendable)
         with self.store.bulk_writes():
             self.store.reset_views(names)
             if len(groups) > 1 and reopen is not None:

@@ -262,16 +262,10 @@ def rebuild_in_processes(
 
     The views must have been reset. ``progress(done, total)`` is called in this thread:
     ``done`` is the position every view has reached. A group whose worker failed is
-    carried on here from where the worker left it. Returns the number of processes
-    that folded views (1 when the plugins could not be sent to another process).
+    carried on here from where the worker left it. ``recipe`` must be sendable
+    (`Reopen.unsendable`). Returns the number of groups.
     """
     total = app.recorder.max_notification_id() or 0
-    reason = recipe.unsendable()
-    if reason is not None:
-        logger.info("the rebuild stays in this process: %s", reason)
-        runners = [runner for group in groups for runner in group]
-        catch_up_views(app, store, runners, progress, page_size=REBUILD_PAGE_SIZE)
-        return 1
     reached = [0] * len(groups)
     shown = [0]
     reports: queue.Queue[Any] = queue.Queue()

@@ -238,7 +238,6 @@ def test_without_a_number_a_small_log_is_rebuilt_in_one_process(
 
         monkeypatch.setattr(program.consumers, "rebuild", spy)
         program.rebuild()
-        monkeypatch.setattr(rebuild_processes, "PARALLEL_MIN_EVENTS", 1)
         monkeypatch.setattr("rotation_domain.application.PARALLEL_MIN_EVENTS", 1)
         monkeypatch.setattr("rotation_domain.application.available_cpus", lambda: 2)
         program.rebuild()
