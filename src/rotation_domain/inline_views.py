@@ -6,7 +6,7 @@ reads the new events back from the log, and starts each view's row cache empty. 
 a command, all of that is already known in this process: the views stood where the
 previous catch-up left them, and the command's own recordings are the next events of
 the log. `InlineViews` keeps that knowledge between commands and folds the recordings
-(decoded from their stored form, exactly as a replay sees them) into the views, then
+(as a replay reads them back: see `_envelope`) into the views, then
 commits rows and positions in one transaction whose position check proves the
 knowledge was right.
 
@@ -29,11 +29,11 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, Recording
+from eventsourcing.persistence import Recording
 
 from rotation_domain.consumers import ConsumerStore, Envelope, PositionConflict, ViewCommit
 from rotation_domain.runners import (
@@ -211,6 +211,7 @@ class InlineViews:
         overlays = self._pending
         stopped: dict[str, int] = {}
         previous = at
+        read_back = getattr(self.app.mapper, _READ_BACK, None)
         for recording in recordings:
             notification = recording.notification
             wanting = self._wanting.get(notification.topic, [])
@@ -223,7 +224,7 @@ class InlineViews:
                     continue
                 if envelope is None:
                     opened = self._opened.get(notification.topic, self._opened_otherwise)
-                    envelope = _envelope(self.app, notification, opened)
+                    envelope = _envelope(self.app, recording, opened, read_back)
                 if not runner.fold(envelope, notification.id, overlays[name], {}):
                     stopped[name] = previous
             previous = notification.id
@@ -299,10 +300,27 @@ class InlineViews:
 
 
 def _envelope(
-    app: Application[Any], notification: Notification, opened: frozenset[str] | None
+    app: Application[Any],
+    recording: Recording[Any],
+    opened: frozenset[str] | None,
+    read_back: Callable[[Any, frozenset[str] | None], Any] | None,
 ) -> Envelope | BaseException:
-    """The envelope of a recorded event, or the error decoding it (the view parks it)."""
-    try:
-        return envelope_of(app, notification, opened)
-    except Exception as error:  # noqa: BLE001 - a bad stored event is parked, as in a replay
-        return error
+    """The envelope of a recorded event, or the error decoding it (the view parks it).
+
+    The event is the one the command recorded, as the mapper would read it back
+    (``as_read_back``), when the mapper can tell without the round trip; else it is
+    decoded from its stored form, as a replay does.
+    """
+    notification = recording.notification
+    event = None if read_back is None else read_back(recording.domain_event, opened)
+    if event is None:
+        try:
+            return envelope_of(app, notification, opened)
+        except Exception as error:  # noqa: BLE001 - a bad stored event is parked, as in a replay
+            return error
+    return Envelope(
+        notification.id, notification.topic, event.originator_id, event.originator_version, event
+    )
+
+
+_READ_BACK = "as_read_back"
