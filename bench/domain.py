@@ -12,13 +12,19 @@ whole rotation life untimed to warm the mapper and the cache, then times command
   milliseconds of each other: on a machine whose speed drifts between runs minutes
   apart, their ratio moves much less than the mix's ratio to a baseline measured
   before it.
+
+``mix`` and ``interleaved`` also run with ``views=False``: the program opened without
+the default views plugin, so no view is folded after each command (the domain core
+alone, as a host that installs no view gets it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
@@ -42,6 +48,8 @@ __all__ = [
 ]
 
 ACTOR = "bench@example.com"
+VIEWS_PLUGIN = "default_views"
+"""The plugin that folds the five standard views after each command."""
 HOSTS = 10
 MENTORS_PER_HOST = 3
 SESSIONS_PER_LIFE = 6
@@ -184,17 +192,43 @@ def _lives(company: Company, count: int) -> list[Life]:
     return lives
 
 
+@contextlib.contextmanager
+def _views(enabled: bool) -> Iterator[None]:
+    """While the program opens: the default views plugin as configured, or disabled."""
+    if enabled:
+        yield
+        return
+    name = "ROTATION_DISABLE_PLUGINS"
+    before = os.environ.get(name)
+    os.environ[name] = ",".join(filter(None, [before, VIEWS_PLUGIN]))
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+
+
 def prepare(
-    store: FreshStore, lives: int, settings: dict[str, str] | None = None
+    store: FreshStore,
+    lives: int,
+    settings: dict[str, str] | None = None,
+    *,
+    views: bool = True,
 ) -> tuple[RotationProgram, list[Life]]:
-    """Seed the company (untimed), open the program and run one warm-up life."""
+    """Seed the company (untimed), open the program and run one warm-up life.
+
+    With ``views=False`` the program opens without the default views plugin.
+    """
     company = Company(it_staff=lives + 1, hosts=HOSTS, mentors_per_host=MENTORS_PER_HOST)
     seeder = BulkSeeder(store.url)
     try:
         company.seed(seeder, POLICY)
     finally:
         seeder.close()
-    program = open_program(store.url, today=lambda: date(2027, 1, 1), settings=settings)
+    with _views(views):
+        program = open_program(store.url, today=lambda: date(2027, 1, 1), settings=settings)
     every = _lives(company, lives + 1)
     with program.acting_as(ACTOR):
         for _, call in every[-1].steps(program):
@@ -248,9 +282,15 @@ def measure_kinds(
     return sample
 
 
-def measure_mix(store: FreshStore, lives: int, settings: dict[str, str] | None = None) -> MixSample:
-    """Time ``lives`` whole rotation lives run one after the other."""
-    program, every = prepare(store, lives, settings)
+def measure_mix(
+    store: FreshStore,
+    lives: int,
+    settings: dict[str, str] | None = None,
+    *,
+    views: bool = True,
+) -> MixSample:
+    """Time ``lives`` whole rotation lives run one after the other (``views``: see `prepare`)."""
+    program, every = prepare(store, lives, settings, views=views)
     try:
         calls = [call for life in every for _, call in life.steps(program)]
         with program.acting_as(ACTOR):
@@ -286,13 +326,17 @@ def measure_interleaved(
     baseline_store: FreshStore,
     lives: int,
     settings: dict[str, str] | None = None,
+    *,
+    views: bool = True,
 ) -> InterleavedSample:
     """Time ``lives`` lives, each followed by as many bare saves as it has commands.
+
+    ``views``: see `prepare`.
 
     The bare saves run in a process of their own (`bench.isolation.BaselineSaver`), which
     warms up as `baseline_saves_per_second` does, while this one waits.
     """
-    program, every = prepare(store, lives, settings)
+    program, every = prepare(store, lives, settings, views=views)
     baseline = BaselineSaver(baseline_store)
     try:
         sample = InterleavedSample(0, 0.0, 0, 0.0)

@@ -139,7 +139,8 @@ def _measure(
         for kind in kinds:
             sample = samples[kind.name]
             _progress(
-                f"[{rep}/{params.repetitions}] {kind.name}: baseline, kinds, mix, interleaved"
+                f"[{rep}/{params.repetitions}] {kind.name}: baseline, kinds, mix, interleaved,"
+                " the last two without views"
             )
             with kind.fresh("baseline") as store:
                 sample.baseline.append(
@@ -152,6 +153,12 @@ def _measure(
             with kind.fresh("mixed") as store, kind.fresh("mixed-baseline") as baseline:
                 sample.interleaved.append(
                     measure_interleaved(store, baseline, params.lives, settings)
+                )
+            with kind.fresh("core") as store:
+                sample.core_mix.append(measure_mix(store, params.lives, settings, views=False))
+            with kind.fresh("core-mixed") as store, kind.fresh("core-baseline") as baseline:
+                sample.core_interleaved.append(
+                    measure_interleaved(store, baseline, params.lives, settings, views=False)
                 )
     if not skip_load:
         with contextlib.ExitStack() as stack:
