@@ -325,8 +325,9 @@ class CattrsMapper(Mapper[UUID]):
 
         Without the round trip: the personal fields not in ``opened`` read as `WITHHELD`
         in a copy, and the other fields are the event's own values, which the round trip
-        gives back equal (the converter's hooks are each other's inverse; the mapper's
-        tests check it for every event class). None when only the round trip can tell:
+        gives back equal (the converter's structure and unstructure hooks are each other's
+        inverse; tests/integration/test_read_back.py compares both for every event the
+        consumer workload records). None when only the round trip can tell:
         the class was never stored by this mapper, the event is a snapshot or forgets a
         person, or a personal field would be opened (its key may be gone, so the stored
         value may be `FORGOTTEN`).
