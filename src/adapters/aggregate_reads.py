@@ -22,9 +22,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from adapters.personal_keys import KEYS_TABLE, PersonalKeys
+from adapters.postgres_sql import rendered
 
 __all__ = ["SnapshotAndEvents", "postgres_load_statement", "select_postgres", "select_sqlite"]
 
@@ -151,14 +152,15 @@ def select_sqlite(
 @functools.lru_cache(maxsize=64)
 def postgres_load_statement(
     schema: str, snapshots: str, events: str, *, upto: bool, with_key: bool
-) -> Composed:
+) -> bytes:
     """The statement `select_postgres` sends: parameters ``id``, and ``lte`` with ``upto``.
 
-    Composed once per shape (and shared with `adapters.postgres_warmup`, which runs it on
-    each new connection so that the prepared statement is found there again).
+    Composed and rendered once per shape (`adapters.postgres_sql`), and shared with
+    `adapters.postgres_warmup`, which runs it on each new connection so that the
+    prepared statement is found there again.
     """
     bound = " AND originator_version <= %(lte)s" if upto else ""
-    return SQL(
+    statement = SQL(
         _POSTGRES.format(
             schema="{schema}",
             snapshots="{snapshots}",
@@ -173,6 +175,7 @@ def postgres_load_statement(
         events=Identifier(events),
         keys=Identifier(KEYS_TABLE),
     )
+    return rendered(statement)
 
 
 def select_postgres(

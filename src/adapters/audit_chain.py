@@ -64,6 +64,7 @@ from adapters.audit_chain_postgres import (
     insert_function_name,
 )
 from adapters.personal_keys import PersonalKeys
+from adapters.postgres_sql import rendered
 from adapters.postgres_warmup import cold_load_warm_ups, warm_new_connections
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from rotation_domain.audit import GENESIS_HASH, ChainRow, chain_hash, originator_text
@@ -460,11 +461,16 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
                 originator_id_type=datastore.originator_id_type,
             )
         )
-        self._call_insert = call_insert_function(
-            schema=datastore.schema,
-            events_table=self.events_table_name,
-            stored_event_type=self.stored_event_type_name,
+        self._call_insert = rendered(
+            call_insert_function(
+                schema=datastore.schema,
+                events_table=self.events_table_name,
+                stored_event_type=self.stored_event_type_name,
+            )
         )
+        # What every insert sends: rendered once (adapters.postgres_sql).
+        self.lock_table_statements = [rendered(s) for s in self.lock_table_statements]
+        self._notify = rendered(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
 
     def create_table(self) -> None:
         """Create the tables; chain the events of a store that had none chained yet.
@@ -514,6 +520,10 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
                     links.append((row["notification_id"], previous))
                 curs.executemany(self._insert_links, links)
                 after = page[-1]["notification_id"]
+
+    def _notify_channel(self, curs: Any) -> None:
+        """Notify the store's listeners, as eventsourcing does (its statement rendered once)."""
+        curs.execute(self._notify)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

@@ -44,6 +44,7 @@ from adapters.consumer_stores import (
     encode_changes,
     prefix_end,
 )
+from adapters.postgres_sql import rendered
 from rotation_domain.consumers import PositionConflict, ViewCommit
 
 if TYPE_CHECKING:
@@ -153,7 +154,9 @@ class PostgresConsumerStore(CommitsViews):
             "rows": sql.Identifier(schema_name, _ROWS),
             "deliveries": sql.Identifier(schema_name, _DELIVERIES),
         }
-        self._sql = {name: sql.SQL(text).format(**tables) for name, text in _STATEMENTS.items()}
+        self._sql = {
+            name: rendered(sql.SQL(text).format(**tables)) for name, text in _STATEMENTS.items()
+        }
         self._pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
             conninfo,
             min_size=1,

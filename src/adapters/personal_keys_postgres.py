@@ -16,20 +16,23 @@ from psycopg import sql
 
 from adapters.consumer_store_postgres import SCHEMA_LOCK
 from adapters.personal_keys import KEYS_TABLE, PersonalKeys
+from adapters.postgres_sql import rendered
 
 __all__ = ["PostgresPersonalKeys", "select_key_statement", "select_keys_statement"]
 
 
-def select_key_statement(schema: str) -> sql.Composed:
+def select_key_statement(schema: str) -> bytes:
     """The statement that reads one person's key row (parameter: the person's id)."""
     table = sql.Identifier(schema, KEYS_TABLE)
-    return sql.SQL("SELECT data_key FROM {} WHERE subject_id = %s").format(table)
+    return rendered(sql.SQL("SELECT data_key FROM {} WHERE subject_id = %s").format(table))
 
 
-def select_keys_statement(schema: str) -> sql.Composed:
+def select_keys_statement(schema: str) -> bytes:
     """The statement that reads several people's key rows (parameter: a list of ids)."""
     table = sql.Identifier(schema, KEYS_TABLE)
-    return sql.SQL("SELECT subject_id, data_key FROM {} WHERE subject_id = ANY(%s)").format(table)
+    return rendered(
+        sql.SQL("SELECT subject_id, data_key FROM {} WHERE subject_id = ANY(%s)").format(table)
+    )
 
 
 class PostgresPersonalKeys(PersonalKeys):

@@ -67,7 +67,7 @@ class WarmUp:
             (psycopg prepares it after a few executions).
     """
 
-    statement: Composed
+    statement: bytes | Composed
     params: Sequence[Any] | dict[str, Any]
     tables: tuple[str, ...]
     prepare: bool | None = True
