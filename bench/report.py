@@ -30,6 +30,8 @@ class StoreSamples:
     """Everything measured on one kind of store, repetition by repetition."""
 
     baseline: list[float] = field(default_factory=list)
+    library: list[float] = field(default_factory=list)
+    """The baseline's saves through this library's recorder and mapper (not a target)."""
     kinds: list[KindSample] = field(default_factory=list)
     mix: list[MixSample] = field(default_factory=list)
     interleaved: list[InterleavedSample] = field(default_factory=list)
@@ -126,6 +128,11 @@ def summarise(samples: dict[str, StoreSamples]) -> tuple[dict[str, Any], list[di
     targets: list[dict[str, Any]] = []
     for name, sample in samples.items():
         store: dict[str, Any] = {"baseline": {"saves_per_s": _stat(sample.baseline)}}
+        if sample.library:  # reported beside the targets: the most a command can reach
+            store["library"] = {
+                "saves_per_s": _stat(sample.library),
+                "ratio": _ratio(sample.library, sample.baseline),
+            }
         if sample.kinds:
             store["commands"] = _commands(sample)
         if sample.mix:
@@ -228,6 +235,13 @@ def print_report(document: dict[str, Any]) -> None:
                 f"{_spread(mixed['commands_per_s'], '.0f'):>22} "
                 f"{_spread(mixed['ratio'], '.2f'):>20}"
             )
+        if "library" in store:
+            library = store["library"]
+            print(
+                f"{name:9} {'  same save, this library':24} "
+                f"{_spread(library['saves_per_s'], '.0f'):>22} "
+                f"{_spread(library['ratio'], '.2f'):>20}"
+            )
         if "core_mix" in store:
             core = store["core_mix"]
             print(
@@ -297,6 +311,13 @@ def markdown(document: dict[str, Any]) -> str:
     for name, store in document["stores"].items():
         base = store["baseline"]["saves_per_s"]
         lines.append(f"| {name} | baseline save (1 event) | {_spread(base, ',.0f')} | 1 | | |")
+        if "library" in store:
+            library = store["library"]
+            lines.append(
+                f"| {name} | the same save through this library's recorder and mapper | "
+                f"{_spread(library['saves_per_s'], ',.0f')} | {_spread(library['ratio'], '.2f')} "
+                "| | |"
+            )
         if "mix" in store:
             mix = store["mix"]
             lines.append(

@@ -23,7 +23,7 @@ from typing import Any
 # Run as a script, only the bench directory is on sys.path; `bench.*` needs the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.baseline import baseline_saves_per_second
+from bench.baseline import baseline_saves_per_second, library_saves_per_second
 from bench.domain import measure_interleaved, measure_kinds, measure_mix
 from bench.isolation import in_fresh_process
 from bench.load import SeededStore, measure_loads, seed_store
@@ -139,12 +139,16 @@ def _measure(
         for kind in kinds:
             sample = samples[kind.name]
             _progress(
-                f"[{rep}/{params.repetitions}] {kind.name}: baseline, kinds, mix, interleaved,"
-                " the last two without views"
+                f"[{rep}/{params.repetitions}] {kind.name}: baseline, the same save through"
+                " this library, kinds, mix, interleaved, the last two without views"
             )
             with kind.fresh("baseline") as store:
                 sample.baseline.append(
                     in_fresh_process(baseline_saves_per_second, store, params.baseline_saves)
+                )
+            with kind.fresh("library") as store:
+                sample.library.append(
+                    in_fresh_process(library_saves_per_second, store, params.baseline_saves)
                 )
             with kind.fresh("kinds") as store:
                 sample.kinds.append(measure_kinds(store, params.lives, settings))
