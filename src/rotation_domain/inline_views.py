@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Recording
@@ -210,6 +211,38 @@ class InlineViews:
             self._pending_since = time.monotonic()
         overlays = self._pending
         stopped: dict[str, int] = {}
+        new_ids = _new_ids(recordings)
+        for cache in self._caches.values():
+            cache.new_ids = new_ids
+        try:
+            self._fold_each(at, recordings, overlays, stopped)
+        finally:
+            for cache in self._caches.values():
+                cache.new_ids = ()
+        self._at = head
+        self._pending_events += len(recordings)
+        if stopped:
+            self._commit_pending(stopped)
+            self._at = None
+        elif (
+            self.commit_delay == 0
+            or self._pending_events >= COMMIT_EVERY
+            or time.monotonic() - self._pending_since >= self.commit_delay
+        ):
+            self._commit_pending()
+        elif self._timer is None:
+            self._timer = threading.Timer(self.commit_delay, self._commit_later)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fold_each(
+        self,
+        at: int,
+        recordings: Sequence[Recording[Any]],
+        overlays: dict[str, OverlayRows],
+        stopped: dict[str, int],
+    ) -> None:
+        """Fold each recording into the views that want it; note where a view stopped."""
         previous = at
         read_back = getattr(self.app.mapper, _READ_BACK, None)
         for recording in recordings:
@@ -228,21 +261,6 @@ class InlineViews:
                 if not runner.fold(envelope, notification.id, overlays[name], {}):
                     stopped[name] = previous
             previous = notification.id
-        self._at = head
-        self._pending_events += len(recordings)
-        if stopped:
-            self._commit_pending(stopped)
-            self._at = None
-        elif (
-            self.commit_delay == 0
-            or self._pending_events >= COMMIT_EVERY
-            or time.monotonic() - self._pending_since >= self.commit_delay
-        ):
-            self._commit_pending()
-        elif self._timer is None:
-            self._timer = threading.Timer(self.commit_delay, self._commit_later)
-            self._timer.daemon = True
-            self._timer.start()
 
     def _commit_later(self) -> None:
         """The timer's commit, in its own thread."""
@@ -297,6 +315,23 @@ class InlineViews:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+def _new_ids(recordings: Sequence[Recording[Any]]) -> tuple[str, ...]:
+    """The ids of aggregates the recordings create with a random id (``uuid4``).
+
+    No event before these can name such an id, so no committed row's key holds one:
+    a view reading a row keyed by it (a new rotation's document, say) finds nothing
+    without asking the store. Ids derived from a name (``uuid5``: employees, months)
+    may have been named before their aggregate exists, so they are not counted.
+    """
+    return tuple(
+        str(event.originator_id)
+        for event in (recording.domain_event for recording in recordings)
+        if event.originator_version == 1
+        and isinstance(event.originator_id, UUID)
+        and event.originator_id.version == 4
+    )
 
 
 def _envelope(

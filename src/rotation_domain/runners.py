@@ -174,13 +174,18 @@ class CachedRows:
         self.complete = empty
         self.limit = ROW_CACHE_LIMIT if limit is None else limit
         self.rows: dict[str, str | None] = {}
+        self.new_ids: tuple[str, ...] = ()
+        """Ids no committed row can name yet: a key holding one is absent, without a read."""
 
     def get(self, key: str) -> Doc | None:
         """A new copy of the committed document under ``key``, or None."""
         try:
             found = self.rows[key]
         except KeyError:
-            doc = None if self.complete else self.below.get(key)
+            if self.complete or (self.new_ids and any(i in key for i in self.new_ids)):
+                doc = None
+            else:
+                doc = self.below.get(key)
             self.rows[key] = None if doc is None else orjson.dumps(doc).decode()
             return doc
         if found is None:
