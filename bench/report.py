@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.domain import KINDS, InterleavedSample, KindSample, MixSample
+from bench.floor import FloorSample
 from bench.load import LoadResult
 
 __all__ = [
@@ -39,6 +40,8 @@ class StoreSamples:
     """The mix with the program opened without the default views plugin."""
     core_interleaved: list[InterleavedSample] = field(default_factory=list)
     """The interleaved mix, without the default views plugin."""
+    floor: list[FloorSample] = field(default_factory=list)
+    """The mix's events written again by a recorder alone (`bench.floor`; not a target)."""
     load: LoadResult | None = None
 
 
@@ -95,6 +98,17 @@ def _interleaved(interleaved: Sequence[InterleavedSample]) -> dict[str, Any]:
         "commands_per_s": _stat([i.commands / i.command_seconds for i in interleaved]),
         "baseline_saves_per_s": _stat([i.saves / i.save_seconds for i in interleaved]),
         "ratio": _stat([i.ratio for i in interleaved]),
+    }
+
+
+def _floor(floor: Sequence[FloorSample]) -> dict[str, Any]:
+    return {
+        "events_per_command": floor[0].events / floor[0].commands,
+        "library_ms_per_command": _stat([f.library_seconds / f.commands * 1e3 for f in floor]),
+        "bare_ms_per_command": _stat([f.bare_seconds / f.commands * 1e3 for f in floor]),
+        "baseline_ms_per_save": _stat([f.save_seconds / f.saves * 1e3 for f in floor]),
+        "library_ratio": _stat([f.library_ratio for f in floor]),
+        "bare_ratio": _stat([f.bare_ratio for f in floor]),
     }
 
 
@@ -157,6 +171,8 @@ def summarise(samples: dict[str, StoreSamples]) -> tuple[dict[str, Any], list[di
             store["core_mix"] = _mix(sample.core_mix, sample.baseline)
         if sample.core_interleaved:
             store["core_interleaved"] = _interleaved(sample.core_interleaved)
+        if sample.floor:  # the most the mix's ratio can reach with the events it records
+            store["floor"] = _floor(sample.floor)
         if sample.load is not None:
             store["load"] = _load(sample.load)
             rotations = f"{sample.load.rotations:,}"
@@ -256,6 +272,18 @@ def print_report(document: dict[str, Any]) -> None:
                 f"{_spread(core['commands_per_s'], '.0f'):>22} "
                 f"{_spread(core['ratio'], '.2f'):>20}"
             )
+        if "floor" in store:
+            floor = store["floor"]
+            print(
+                f"{name:9} {'  floor: events alone':24} "
+                f"{_spread(floor['library_ms_per_command'], '.3f'):>19} ms "
+                f"{_spread(floor['library_ratio'], '.2f'):>20}"
+            )
+            print(
+                f"{name:9} {'  floor, bare recorder':24} "
+                f"{_spread(floor['bare_ms_per_command'], '.3f'):>19} ms "
+                f"{_spread(floor['bare_ratio'], '.2f'):>20}"
+            )
         for kind, row in store.get("commands", {}).items():
             print(
                 f"{name:9}   {kind:22} {_spread(row['commands_per_s'], '.0f'):>22} "
@@ -345,6 +373,19 @@ def markdown(document: dict[str, Any]) -> str:
                 f"| {name} | interleaved, without the default views | "
                 f"{_spread(core['commands_per_s'], ',.0f')} | {_spread(core['ratio'], '.2f')} "
                 "| | |"
+            )
+        if "floor" in store:
+            floor = store["floor"]
+            lines.append(
+                f"| {name} | floor: the mix's own events ({floor['events_per_command']:.2f} a "
+                "command) inserted by this library's recorder alone, a transaction a command | "
+                f"{_spread(floor['library_ms_per_command'], '.3f')} ms a command | "
+                f"{_spread(floor['library_ratio'], '.2f')} | | |"
+            )
+            lines.append(
+                f"| {name} | the same floor through the bare library's recorder | "
+                f"{_spread(floor['bare_ms_per_command'], '.3f')} ms a command | "
+                f"{_spread(floor['bare_ratio'], '.2f')} | | |"
             )
         for kind, row in store.get("commands", {}).items():
             lines.append(

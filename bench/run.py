@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.baseline import baseline_saves_per_second, library_saves_per_second
 from bench.domain import measure_interleaved, measure_kinds, measure_mix
+from bench.floor import measure_floor, record_commands
 from bench.isolation import in_fresh_process
 from bench.load import SeededStore, measure_loads, seed_store
 from bench.machine import machine_info, source_revision
@@ -140,7 +141,7 @@ def _measure(
             sample = samples[kind.name]
             _progress(
                 f"[{rep}/{params.repetitions}] {kind.name}: baseline, the same save through"
-                " this library, kinds, mix, interleaved, the last two without views"
+                " this library, kinds, mix, interleaved, the last two without views, the floor"
             )
             with kind.fresh("baseline") as store:
                 sample.baseline.append(
@@ -163,6 +164,16 @@ def _measure(
             with kind.fresh("core-mixed") as store, kind.fresh("core-baseline") as baseline:
                 sample.core_interleaved.append(
                     measure_interleaved(store, baseline, params.lives, settings, views=False)
+                )
+            with kind.fresh("floor-source") as store:
+                commands = record_commands(store, params.lives)
+            with (
+                kind.fresh("floor") as chained,
+                kind.fresh("floor-bare") as bare,
+                kind.fresh("floor-baseline") as baseline,
+            ):
+                sample.floor.append(
+                    in_fresh_process(measure_floor, commands, chained, bare, baseline)
                 )
     if not skip_load:
         with contextlib.ExitStack() as stack:
