@@ -319,6 +319,8 @@ class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         """
         notification_ids = super().insert_events(stored_events, **kwargs)
         # The transaction has been committed: the new rows are visible to readers.
+        if not self._subscriptions:  # none to wake (one that starts now reads from the log)
+            return notification_ids
         with self._subscriptions_lock:
             subscriptions = list(self._subscriptions)
         for subscription in subscriptions:
