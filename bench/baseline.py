@@ -17,6 +17,7 @@ __all__ = [
     "BaselineApplication",
     "Tick",
     "baseline_saves_per_second",
+    "library_env",
     "library_saves_per_second",
 ]
 
@@ -60,9 +61,13 @@ def library_saves_per_second(store: FreshStore, saves: int, warmup: int = 20) ->
     baseline's is the most any domain command can reach, since each saves this way and
     does its own work besides.
     """
+    return _saves_per_second(library_env(store), saves, warmup)
+
+
+def library_env(store: FreshStore) -> dict[str, str]:
+    """The baseline's settings for ``store`` with this library's recorder and mapper."""
     library = settings_for_url(store.url)
-    env = {**store.baseline_env, **{k: library[k] for k in LIBRARY_PERSISTENCE if k in library}}
-    return _saves_per_second(env, saves, warmup)
+    return {**store.baseline_env, **{k: library[k] for k in LIBRARY_PERSISTENCE if k in library}}
 
 
 def _saves_per_second(env: dict[str, str], saves: int, warmup: int) -> float:

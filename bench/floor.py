@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 from eventsourcing.persistence import StoredEvent
 
-from adapters.store_urls import settings_for_url
-from bench.baseline import LIBRARY_PERSISTENCE, BaselineApplication, Tick
+from bench.baseline import BaselineApplication, Tick, library_env
 from bench.domain import ACTOR, prepare
 from bench.stores import FreshStore
 
@@ -97,12 +96,7 @@ def measure_floor(
     applications share it, alternating a rotation's life (17 commands, 17 saves) at a
     time, so the three rates are measured within milliseconds of each other.
     """
-    library = settings_for_url(library_store.url)
-    library_env = {
-        **library_store.baseline_env,
-        **{k: library[k] for k in LIBRARY_PERSISTENCE if k in library},
-    }
-    chained = BaselineApplication(env=library_env)
+    chained = BaselineApplication(env=library_env(library_store))
     bare = BaselineApplication(env=bare_store.baseline_env)
     baseline = BaselineApplication(env=baseline_store.baseline_env)
     sample = FloorSample(len(commands), sum(map(len, commands)), 0.0, 0.0, 0, 0.0)
