@@ -59,6 +59,7 @@ from eventsourcing.persistence import Subscription
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteProcessRecorder
 
 from adapters import sqlite_log_reads
+from adapters.sqlite_writer import SQLiteWriter
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -255,6 +256,9 @@ class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         )
         self._subscriptions: weakref.WeakSet[SQLitePollingSubscription] = weakref.WeakSet()
         self._subscriptions_lock = threading.Lock()
+        self._writer = SQLiteWriter(datastore.pool)
+        """The connection inserts run on (`adapters.sqlite_writer`)."""
+        weakref.finalize(self, self._writer.close)
 
     @property
     def poll_interval(self) -> float:
@@ -317,7 +321,12 @@ class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             The notification IDs of the inserted events.
 
         """
-        notification_ids = super().insert_events(stored_events, **kwargs)
+        if self._writer.usable:
+            notification_ids = self._writer.run(
+                lambda cursor: self._insert_events(cursor, stored_events, **kwargs)
+            )
+        else:
+            notification_ids = super().insert_events(stored_events, **kwargs)
         # The transaction has been committed: the new rows are visible to readers.
         if not self._subscriptions:  # none to wake (one that starts now reads from the log)
             return notification_ids
@@ -326,6 +335,10 @@ class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         for subscription in subscriptions:
             subscription.wake()
         return notification_ids
+
+    def close_writer(self) -> None:
+        """Close the connection inserts run on; later inserts go to the datastore's pool."""
+        self._writer.close()
 
     def _discard_subscription(self, subscription: SQLitePollingSubscription) -> None:
         with self._subscriptions_lock:

@@ -117,6 +117,9 @@ class RotationApplication(Application[UUID]):
         """Release the store's connections, the key store's included."""
         if self.personal_keys is not None:
             self.personal_keys.close()
+        close_writer = getattr(self.recorder, "close_writer", None)
+        if close_writer is not None:  # a recorder with a connection of its own for inserts
+            close_writer()
         super().close()
 
     def save(
