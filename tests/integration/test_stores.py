@@ -473,6 +473,37 @@ def test_long_histories_are_snapshotted_and_a_fresh_program_loads_the_same_state
     assert first_decoded == {PROGRAM_ID: interval, roster_id: 2 * interval, employee_id: interval}
 
 
+def test_a_snapshot_is_taken_from_the_saved_aggregate_and_equals_one_loaded_from_the_store(
+    company: RotationProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interval = RotationApplication.SNAPSHOT_INTERVAL
+    app = company.app
+    assert app.snapshots is not None
+    loads: list[UUID] = []
+    real_get = app.repository.get
+
+    def counting_get(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("version") is not None:  # how eventsourcing's take_snapshot loads
+            loads.append(aggregate_id)
+        return real_get(aggregate_id, *args, **kwargs)
+
+    before: Any = company.get(PROGRAM_ID)
+    assert before.version < interval  # the loop below brings it to the interval
+    monkeypatch.setattr(app.repository, "get", counting_get)
+    with company.acting_as(CIO):
+        for n in range(interval):
+            company.set_policy(max_concurrent=4 + n % 2)
+    program: Any = company.get(PROGRAM_ID)
+    assert program.version >= interval
+    assert loads == []  # the snapshot was taken without loading the Program again
+    (taken,) = [s for s in app.snapshots.get(PROGRAM_ID) if s.originator_version == interval]
+    monkeypatch.undo()
+    loaded = app.repository.get(PROGRAM_ID, version=interval)
+    from_store = type(loaded).Snapshot.take(loaded)
+    assert taken.topic == from_store.topic
+    assert taken.state == from_store.state
+
+
 # Store URLs.
 
 
