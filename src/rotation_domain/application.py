@@ -258,7 +258,10 @@ class RotationProgram(ProgramCommands, AuditQueries):
         return authorize
 
     def _authorize_by_plugins(self, actor: str, action: str, context: dict[str, Any]) -> None:
-        allowed = self.plugin_manager.hook.rotation_authorize(
+        hook = self.plugin_manager.hook.rotation_authorize
+        if not hook.get_hookimpls():  # no plugin decides: nothing to ask
+            return
+        allowed = hook(
             action=action,
             actor=actor,
             context=context,
@@ -273,9 +276,10 @@ class RotationProgram(ProgramCommands, AuditQueries):
             )
 
     def _veto_by_plugins(self, actor: str, action: str, context: dict[str, Any]) -> None:
-        reasons = self.plugin_manager.hook.rotation_validate_command(
-            action=action, actor=actor, context=context
-        )
+        hook = self.plugin_manager.hook.rotation_validate_command
+        if not hook.get_hookimpls():  # no plugin has a rule: nothing to ask
+            return
+        reasons = hook(action=action, actor=actor, context=context)
         for reason in reasons:
             if reason:
                 raise CommandVetoed(
