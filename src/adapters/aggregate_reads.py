@@ -142,8 +142,15 @@ def select_sqlite(
         params.append(str(originator_id))  # the key store keeps ids as text
     # One statement on the autocommit connection is a transaction of its own: no BEGIN
     # and ROLLBACK around it, as the datastore's `transaction()` would send.
-    datastore = recorder.datastore
-    with datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
+    # The recorder's connection for the command path when it has one (its page cache is
+    # warm after its own commits: `adapters.sqlite_writer`), else one from the pool.
+    read_connection = getattr(recorder, "read_connection", None)
+    opened = (
+        read_connection()
+        if read_connection is not None
+        else recorder.datastore.get_connection(commit=False)
+    )
+    with opened as connection, connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = [tuple(row) for row in cursor.fetchall()]
     return _split(originator_id, rows, keys)

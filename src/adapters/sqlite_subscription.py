@@ -45,6 +45,7 @@ materialised view: its ``wait()`` polls ``max_tracking_id()``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
         ProcessRecorder,
         StoredEvent,
     )
-    from eventsourcing.sqlite import SQLiteDatastore
+    from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore
     from eventsourcing.utils import Environment, EnvType
 
 __all__ = [
@@ -335,6 +336,17 @@ class PollingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         for subscription in subscriptions:
             subscription.wake()
         return notification_ids
+
+    def read_connection(self) -> contextlib.AbstractContextManager[SQLiteConnection]:
+        """A connection for a read on the command path, held for the block.
+
+        The inserts' connection while it is usable (see `adapters.sqlite_writer`), else
+        one from the datastore's pool. Reads there run in autocommit mode: one statement
+        is one read transaction.
+        """
+        if self._writer.usable:
+            return self._writer.connection()
+        return self.datastore.get_connection(commit=False)
 
     def close_writer(self) -> None:
         """Close the connection inserts run on; later inserts go to the datastore's pool."""

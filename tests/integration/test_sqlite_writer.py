@@ -14,7 +14,9 @@ from eventsourcing.sqlite import SQLiteDatastore
 from adapters.audit_chain import ChainedSQLiteApplicationRecorder
 from adapters.sqlite_subscription import PollingSQLiteApplicationRecorder
 from adapters.sqlite_writer import SQLiteWriter
+from rotation_domain import open_program
 from rotation_domain.audit import verify_chain
+from rotation_domain.employee import Employee
 
 
 @pytest.fixture
@@ -140,3 +142,44 @@ def test_threads_and_a_second_recorder_writing_at_once_keep_one_valid_chain(
     assert errors == []
     assert _rows(datastore) == 300
     assert verify_chain(first.audit_chain_rows()).ok
+
+
+def test_reads_on_the_command_path_share_the_writers_connection_while_it_is_open(
+    datastore: SQLiteDatastore,
+) -> None:
+    recorder = PollingSQLiteApplicationRecorder(datastore)
+    recorder.create_table()
+    recorder.insert_events([_event()])
+    with recorder.read_connection() as connection:
+        assert connection is recorder._writer._connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM stored_events")
+            assert cursor.fetchone()[0] == 1
+    recorder.close_writer()
+    with recorder.read_connection() as connection:  # from the pool from now on
+        assert connection is not None
+        assert recorder._writer._connection is None
+
+
+def test_a_program_loads_aggregates_through_the_recorders_read_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = open_program(f"sqlite:///{tmp_path / 'program.db'}")
+    try:
+        with program.acting_as("cio@example.com"):
+            program.register_department("IT", name="IT", is_it=True)
+            program.register_employee("E1", name="Ada", email="ada@example.com", department="IT")
+        recorder = program.app.recorder
+        opened: list[object] = []
+        real = recorder.read_connection
+
+        def spying() -> object:
+            opened.append(True)
+            return real()
+
+        monkeypatch.setattr(recorder, "read_connection", spying)
+        program.app.repository.cache.get(Employee.id_for("E1"), evict=True)
+        assert program.app.repository.get(Employee.id_for("E1")).code == "E1"
+        assert opened
+    finally:
+        program.close()
