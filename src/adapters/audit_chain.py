@@ -540,9 +540,15 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
         """
         if not stored_events:
             return []
+        # The events go in binary (`call_insert_function`), where a text column takes
+        # only text: an id is given as the text a text dump would have sent.
+        text_ids = self.datastore.originator_id_type == "text"
         events = [
             self.construct_pg_stored_event(
-                stored.originator_id, stored.originator_version, stored.topic, stored.state
+                str(stored.originator_id) if text_ids else stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                stored.state,
             )
             for stored in stored_events
         ]

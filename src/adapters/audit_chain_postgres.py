@@ -130,8 +130,13 @@ def create_insert_function(
 
 
 def call_insert_function(*, schema: str, events_table: str, stored_event_type: str) -> Composed:
-    """The statement that calls the function with (events, expected head or NULL)."""
-    return SQL("SELECT * FROM {schema}.{function}(%s::{schema}.{type}[], %s)").format(
+    """The statement that calls the function with (events, expected head or NULL).
+
+    The events go in binary (``%b``): psycopg dumps the array of composites as text
+    otherwise, escaping every field (the stored state's bytes included) with regular
+    expressions, about 13 us an event against 3 us, and the server parses that text back.
+    """
+    return SQL("SELECT * FROM {schema}.{function}(%b::{schema}.{type}[], %s)").format(
         schema=Identifier(schema),
         function=Identifier(insert_function_name(events_table)),
         type=Identifier(stored_event_type),

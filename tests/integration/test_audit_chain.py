@@ -503,6 +503,17 @@ def test_the_server_chains_what_the_python_verifier_expects(
     assert [*(ids or []), *(more or [])] == [1, 2, 3, 4]
     result = verify_chain(postgres_recorder.audit_chain_rows())
     assert result.ok, result
+    # The events went to the server in binary: they come back byte for byte.
+    read = [
+        (str(n.originator_id).replace("-", ""), n.originator_version, n.topic, n.state)
+        for n in postgres_recorder.select_notifications(start=1, limit=10)
+    ]
+    assert read == [
+        (first.hex, 1, "rotation_domain:RotationPlanned", b'{"a":"\xc3\xa9"}'),
+        (first.hex, 2, "rotation_domain:Ünïcode", b""),
+        (second.hex, 1, "t", bytes(range(256))),
+        (second.hex, 2, "t", b"{}"),
+    ]
 
 
 @pytest.mark.postgres
