@@ -459,8 +459,11 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
                 chain_table=self.chain_table_name,
                 stored_event_type=self.stored_event_type_name,
                 originator_id_type=datastore.originator_id_type,
+                channel=self.channel_name,
             )
         )
+        self._lock_timeout = f"{datastore.lock_timeout}s"
+        """The insert function's ``lock_timeout``, as eventsourcing sets it before locking."""
         self._call_insert = rendered(
             call_insert_function(
                 schema=datastore.schema,
@@ -558,10 +561,8 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
         with self.datastore.get_connection() as conn:
             with conn.pipeline(), conn.cursor() as curs:
                 try:
-                    with conn.transaction():
-                        self._lock_table(curs)
-                        self._notify_channel(curs)
-                        curs.execute(self._call_insert, (events, expected))
+                    with conn.transaction():  # the function locks the table and notifies
+                        curs.execute(self._call_insert, (events, expected, self._lock_timeout))
                     rows = curs.fetchall()
                 except Exception as raised:  # noqa: BLE001 - raised below, outside the pipeline
                     error = raised

@@ -3,8 +3,9 @@
 `ChainedPostgresApplicationRecorder` used to insert the events, wait for their positions
 (a round trip in the middle of the transaction), hash them in Python and insert the
 chain entries. The function below does the same work inside the server, in the
-statement that inserts the events: the save then sends its statements and its
-``COMMIT`` in one pipeline, and waits once, as a save without a chain does.
+statement that inserts the events, after taking the table lock and sending the
+``NOTIFY`` itself: the save then sends ``BEGIN``, the call and ``COMMIT`` in one
+pipeline, and waits once, as a save without a chain does.
 
 The function hashes exactly as `rotation_domain.audit.chain_hash` does (SHA-256 over
 the previous hash, the position and version as 8 big-endian bytes, the topic, the
@@ -48,6 +49,9 @@ DECLARE
   previous bytea;
   inserted record;
 BEGIN
+  PERFORM set_config('lock_timeout', lock_timeout, true);
+  LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+  NOTIFY {channel};
   SELECT c.position, c.hash INTO head_position, previous
     FROM {schema}.{chain} c ORDER BY c.position DESC LIMIT 1;
   head_position := COALESCE(head_position, 0);
@@ -97,8 +101,14 @@ def create_insert_function(
     chain_table: str,
     stored_event_type: str,
     originator_id_type: str,
+    channel: str,
 ) -> Composed:
     """The ``CREATE OR REPLACE FUNCTION`` statement for one events table.
+
+    The function sets the transaction's ``lock_timeout`` (its third argument, such as
+    ``'5s'``), takes the table's ``EXCLUSIVE`` lock, as eventsourcing's recorder does
+    before inserting, and sends the ``NOTIFY`` on ``channel`` that wakes the store's
+    listeners; a save's pipeline is then ``BEGIN``, this one call and ``COMMIT``.
 
     ``originator_id_type`` is the datastore's (``uuid`` or ``text``): a uuid id is
     hashed as its 32 hex digits, a text id as it is stored, as `originator_text` does.
@@ -116,10 +126,11 @@ def create_insert_function(
         chain_ahead=Literal(CHAIN_AHEAD),
         genesis=Literal("\\x" + GENESIS_HASH.hex()),
         originator_text=SQL(originator_text),
+        channel=Identifier(channel),
     )
     return SQL(
         "CREATE OR REPLACE FUNCTION {schema}.{function}"
-        "(new_events {schema}.{type}[], expected bigint) "
+        "(new_events {schema}.{type}[], expected bigint, lock_timeout text) "
         "RETURNS SETOF bigint LANGUAGE plpgsql AS {body}"
     ).format(
         schema=Identifier(schema),
@@ -130,13 +141,13 @@ def create_insert_function(
 
 
 def call_insert_function(*, schema: str, events_table: str, stored_event_type: str) -> Composed:
-    """The statement that calls the function with (events, expected head or NULL).
+    """The statement that calls the function with (events, expected head or NULL, lock timeout).
 
     The events go in binary (``%b``): psycopg dumps the array of composites as text
     otherwise, escaping every field (the stored state's bytes included) with regular
     expressions, about 13 us an event against 3 us, and the server parses that text back.
     """
-    return SQL("SELECT * FROM {schema}.{function}(%b::{schema}.{type}[], %s)").format(
+    return SQL("SELECT * FROM {schema}.{function}(%b::{schema}.{type}[], %s, %s)").format(
         schema=Identifier(schema),
         function=Identifier(insert_function_name(events_table)),
         type=Identifier(stored_event_type),
