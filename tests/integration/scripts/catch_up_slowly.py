@@ -1,6 +1,7 @@
 """Catch every consumer of a store up, slowly, so that a test can kill this process midway.
 
 Usage: python catch_up_slowly.py URL [--per-runner] [--view-delay S] [--fast-first N]
+           [--fast-until POSITION]
            [--slow-default-views] [--ledger] [--recorder DIR] [--recorder-delay S]
            [--pause-at POSITION] [--in-place-page N]
 
@@ -9,7 +10,8 @@ log: by ``program.catch_up()`` (every view in one pass over the log, a transacti
 page, then each integration), as a program does after a command; or, with
 ``--per-runner``, by each consumer's own runner, each in a thread of its own, as
 workers do. Each view (see `Slowed`) applies its first N events at full speed and
-sleeps ``--view-delay`` seconds before each of the others. ``--slow-default-views``
+sleeps ``--view-delay`` seconds before each of the others (with ``--fast-until``: the
+events up to that log position at full speed, the later ones slowly). ``--slow-default-views``
 replaces the standard views by the same views slowed down (run it with
 ``ROTATION_DISABLE_PLUGINS=default_views``). With ``--in-place-page N`` the slowed
 views keep the standard views' promise (``rebuilds_in_place``), so that views at
@@ -38,6 +40,7 @@ def main() -> int:
     parser.add_argument("--per-runner", action="store_true")
     parser.add_argument("--view-delay", type=float, default=0.0)
     parser.add_argument("--fast-first", type=int, default=0)
+    parser.add_argument("--fast-until", type=int)
     parser.add_argument("--slow-default-views", action="store_true")
     parser.add_argument("--ledger", action="store_true")
     parser.add_argument("--recorder", type=Path)
@@ -52,7 +55,13 @@ def main() -> int:
     views: list[View] = []
     if args.slow_default_views:
         views.extend(
-            Slowed(view, args.view_delay, fast_first=args.fast_first, in_place=in_place)
+            Slowed(
+                view,
+                args.view_delay,
+                fast_first=args.fast_first,
+                fast_until=args.fast_until,
+                in_place=in_place,
+            )
             for view in default_views(settings={})
         )
     if args.ledger:

@@ -65,13 +65,22 @@ class Slowed:
     """
 
     def __init__(
-        self, view: View, delay: float, *, fast_first: int = 0, in_place: bool = False
+        self,
+        view: View,
+        delay: float,
+        *,
+        fast_first: int = 0,
+        fast_until: int | None = None,
+        in_place: bool = False,
     ) -> None:
         self.view = view
         # Only a view that keeps the promise of `rotation_domain.rebuild` may pass it on.
         self.rebuilds_in_place = in_place and bool(getattr(view, "rebuilds_in_place", False))
         self.delay = delay
         self.fast_first = fast_first
+        self.fast_until = fast_until
+        """When given: events up to this log position go at full speed, later ones slowly
+        (whatever share of each page this view wants), instead of its first N events."""
         self.applied = 0
         self.name = view.name
         self.version = view.version
@@ -79,7 +88,11 @@ class Slowed:
         self.max_attempts = int(getattr(view, "max_attempts", 1))
 
     def apply(self, envelope: Envelope, rows: Rows) -> None:
-        if self.applied >= self.fast_first:
+        if self.fast_until is not None:
+            slow = envelope.position > self.fast_until
+        else:
+            slow = self.applied >= self.fast_first
+        if slow:
             time.sleep(self.delay)
         self.applied += 1
         self.view.apply(envelope, rows)
