@@ -471,9 +471,6 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
                 stored_event_type=self.stored_event_type_name,
             )
         )
-        # What every insert sends: rendered once (adapters.postgres_sql).
-        self.lock_table_statements = [rendered(s) for s in self.lock_table_statements]
-        self._notify = rendered(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
 
     def create_table(self) -> None:
         """Create the tables; chain the events of a store that had none chained yet.
@@ -523,10 +520,6 @@ class ChainedPostgresApplicationRecorder(_ReadsKeysWithEvents, PostgresApplicati
                     links.append((row["notification_id"], previous))
                 curs.executemany(self._insert_links, links)
                 after = page[-1]["notification_id"]
-
-    def _notify_channel(self, curs: Any) -> None:
-        """Notify the store's listeners, as eventsourcing does (its statement rendered once)."""
-        curs.execute(self._notify)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
